@@ -1,0 +1,61 @@
+"""Adapting a config to the machine: CPU-only multi-process training and SyncBN without GPUs."""
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+CPU_LAUNCHERS = ('none', 'pytorch')
+
+
+def replace_sync_bn(node: Any) -> int:
+    """Turn every ``type='SyncBN'`` in a config tree into ``'BN'``; return how many were changed."""
+    changed = 0
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+            changed += 1
+        children = node.values()
+    elif isinstance(node, (list, tuple)):
+        children = node
+    else:
+        return 0
+    return changed + sum(replace_sync_bn(child) for child in children)
+
+
+def setup_runtime(cfg: Config, launcher: str) -> None:
+    """Set ``cfg.launcher`` and adapt ``cfg`` when no GPU is present.
+
+    Without a GPU: SyncBN becomes BN (SyncBN needs CUDA; with several processes BN statistics are then
+    per process), and ``launcher='pytorch'`` (torchrun) initialises the gloo process group itself and
+    builds DDP without ``device_ids``, since mmengine 0.10.7 assumes one GPU per process.
+
+    Args:
+        cfg: The config, changed in place.
+        launcher: ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Raises:
+        ValueError: a launcher other than ``none``/``pytorch`` is asked for on a machine without GPUs.
+    """
+    cfg.launcher = launcher
+    if torch.cuda.is_available():
+        return
+    replaced = replace_sync_bn(cfg._cfg_dict)
+    if replaced:
+        print_log(f'No GPU found: replaced {replaced} SyncBN config(s) by BN', logger='current')
+    if launcher == 'none':
+        return
+    if launcher not in CPU_LAUNCHERS:
+        raise ValueError(f'launcher {launcher!r} needs GPUs; without them use one of {CPU_LAUNCHERS} '
+                         f'(tools/dist_train.sh uses torchrun, i.e. "pytorch")')
+    if not dist.is_initialized():
+        dist.init_process_group('gloo')  # rank, world size and address from torchrun's environment
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    print_log(f'No GPU found: process {dist.get_rank()}/{dist.get_world_size()} runs DDP on CPU with gloo',
+              logger='current')

@@ -1,0 +1,2 @@
+"""mmghost version."""
+__version__ = '0.1.0'
