@@ -1,6 +1,10 @@
 """Official, timm and detector checkpoints load strictly through ``init_cfg``."""
+import io
+import logging
+
 import pytest
 import torch
+from mmengine.logging import MMLogger
 
 from mmghost.models import GhostNetV2
 from mmghost.models.backbones.weights import backbone_state_dict
@@ -25,10 +29,16 @@ def official_file(tmp_path, timm_100):
     return path
 
 
-def test_official_checkpoint_loads_and_matches_timm(official_file, timm_100, capsys):
+def test_official_checkpoint_loads_and_matches_timm(official_file, timm_100):
     backbone = GhostNetV2(out_indices=(2, 4, 6, 9), init_cfg=dict(type='Pretrained', checkpoint=str(official_file)))
-    backbone.init_weights()
-    log = capsys.readouterr().out
+    logger = MMLogger.get_current_instance()
+    handler = logging.StreamHandler(io.StringIO())
+    logger.addHandler(handler)
+    try:
+        backbone.init_weights()
+    finally:
+        logger.removeHandler(handler)
+    log = handler.stream.getvalue()
     assert "ignored the classification head ['classifier', 'conv_head'] and 1044 thop counters" in log
     images = torch.randn(1, 3, 160, 131)
     expected = timm_stage_outputs(timm_100, images)
