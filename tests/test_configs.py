@@ -1,0 +1,98 @@
+"""Every shipped config builds its model, and the model runs loss/predict/tensor on tiny inputs."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmghost.engine import replace_sync_bn
+
+CONFIG_DIR = osp.join(osp.dirname(__file__), '..', 'configs')
+DET_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*_coco.py')))
+SEG_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*_ade20k.py')))
+SIZES = [(96, 128), (97, 75)]
+
+
+def build_model(path: str, **overrides) -> torch.nn.Module:
+    """Build the config's model with random backbone weights (no download), SyncBN as BN on CPU."""
+    cfg = Config.fromfile(path)
+    init_default_scope(cfg.default_scope)
+    model_cfg = cfg.model
+    model_cfg.backbone.init_cfg = None
+    for key, value in overrides.items():
+        node = model_cfg
+        *parents, last = key.split('.')
+        for parent in parents:
+            node = node[parent]
+        node[last] = value
+    replace_sync_bn(model_cfg)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    return model
+
+
+def seg_inputs(sizes, num_classes: int):
+    inputs, samples = [], []
+    for height, width in sizes:
+        inputs.append(torch.randint(0, 256, (3, height, width), dtype=torch.uint8))
+        sample = SegDataSample(metainfo=dict(img_shape=(height, width), ori_shape=(height, width)))
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, num_classes, (1, height, width)))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def test_all_expected_configs_exist():
+    names = {osp.basename(p) for p in DET_CONFIGS + SEG_CONFIGS}
+    assert {'retinanet_ghostnetv2_coco.py', 'yolov3_ghostnetv2_320_coco.py', 'yolov3_ghostnetv2_416_coco.py',
+            'deeplabv3_ghostnetv2_ade20k.py', 'deeplabv3_ghostnetv2_os16_ade20k.py'} <= names
+
+
+@pytest.mark.parametrize('path', DET_CONFIGS, ids=osp.basename)
+def test_detector_runs_every_mode(path):
+    model = build_model(path)
+    neck_in = list(model.neck.in_channels)
+    taps = list(model.backbone.out_channels)
+    assert neck_in in (taps, taps[::-1]), 'neck in_channels must be the backbone taps'
+    for size in SIZES:
+        data = model.data_preprocessor(demo_mm_inputs(2, [(3, *size)] * 2, num_classes=80), True)
+        model.train()
+        total, _ = model.parse_losses(model(**data, mode='loss'))
+        assert torch.isfinite(total)
+        total.backward()
+        assert model.backbone.blocks[-1][0].conv.weight.grad is not None
+        model.eval()
+        with torch.no_grad():
+            data = model.data_preprocessor(demo_mm_inputs(1, [(3, *size)], num_classes=80), False)
+            predictions = model(**data, mode='predict')
+            features = model(**data, mode='tensor')
+        assert len(predictions) == 1 and predictions[0].pred_instances.bboxes.shape[-1] == 4
+        assert all(torch.isfinite(t).all() for level in features for t in level)
+
+
+@pytest.mark.parametrize('path', SEG_CONFIGS, ids=osp.basename)
+def test_segmentor_runs_every_mode(path):
+    model = build_model(path, **{'data_preprocessor.size': None, 'data_preprocessor.size_divisor': 8})
+    stride = model.backbone.stage_strides[-1]
+    assert stride == (16 if 'os16' in path else 8)
+    assert model.decode_head.in_channels == model.backbone.out_channels[model.decode_head.in_index]
+    assert model.auxiliary_head.in_channels == model.backbone.out_channels[model.auxiliary_head.in_index]
+    num_classes = model.decode_head.num_classes
+    data = model.data_preprocessor(seg_inputs(SIZES, num_classes), True)
+    model.train()
+    total, log_vars = model.parse_losses(model(**data, mode='loss'))
+    assert {'decode.loss_ce', 'aux.loss_ce'} <= set(log_vars) and torch.isfinite(total)
+    total.backward()
+    assert model.backbone.conv_stem.weight.grad is not None
+    model.eval()
+    with torch.no_grad():
+        for size in SIZES:
+            data = model.data_preprocessor(seg_inputs([size], num_classes), False)
+            logits = model(**data, mode='tensor')
+            assert logits.shape[1] == num_classes == 150
+            prediction = model(**data, mode='predict')[0]
+            assert prediction.pred_sem_seg.data.shape == (1, *size)
