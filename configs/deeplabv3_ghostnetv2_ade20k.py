@@ -24,3 +24,5 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
     decode_head=dict(in_channels=960, in_index=1),
     auxiliary_head=dict(in_channels=112, in_index=0))
+# Stop at the first NaN/Inf loss, naming the iteration; store random states in checkpoints for --resume.
+custom_hooks = [dict(type='FiniteLossHook'), dict(type='ResumableRandomnessHook')]

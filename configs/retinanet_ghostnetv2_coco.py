@@ -25,3 +25,5 @@ model = dict(
     neck=dict(in_channels=[40, 112, 960], start_level=0, num_outs=5))
 
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# Stop at the first NaN/Inf loss, naming the iteration; store random states in checkpoints for --resume.
+custom_hooks = [dict(type='FiniteLossHook'), dict(type='ResumableRandomnessHook')]

@@ -51,3 +51,13 @@ def copy_from_timm(timm_model: nn.Module, widen_factor: float = 1.0, **kwargs) -
     backbone.load_state_dict(state, strict=False)
     return backbone.eval()
 
+
+def official_checkpoint(timm_model, path):
+    """Write a file shaped like ``ck_ghostnetv2_*.pth.tar``: flat timm-named weights plus thop counters."""
+    state = dict(timm_model.state_dict())
+    for name, _ in list(timm_model.named_modules()):
+        prefix = f'{name}.' if name else ''
+        state[f'{prefix}total_ops'] = torch.zeros(1, dtype=torch.float64)
+        state[f'{prefix}total_params'] = torch.zeros(1, dtype=torch.float64)
+    torch.save(state, path)
+    return state

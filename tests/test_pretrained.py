@@ -8,18 +8,7 @@ from mmengine.logging import MMLogger
 
 from mmghost.models import GhostNetV2
 from mmghost.models.backbones.weights import backbone_state_dict
-from oracle import make_timm_model, timm_stage_outputs
-
-
-def official_checkpoint(timm_model, path):
-    """Write a file shaped like ``ck_ghostnetv2_*.pth.tar``: flat timm-named weights plus thop counters."""
-    state = dict(timm_model.state_dict())
-    for name, _ in list(timm_model.named_modules()):
-        prefix = f'{name}.' if name else ''
-        state[f'{prefix}total_ops'] = torch.zeros(1, dtype=torch.float64)
-        state[f'{prefix}total_params'] = torch.zeros(1, dtype=torch.float64)
-    torch.save(state, path)
-    return state
+from oracle import make_timm_model, official_checkpoint, timm_stage_outputs
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmghost.engine import load_config, setup_runtime
+from mmghost.engine import check_dataset_paths, load_config, setup_runtime
+from mmghost.utils import load_checkpoint_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,6 +31,8 @@ def parse_args() -> argparse.Namespace:
         help='override settings of the config with key=value pairs (keys must exist)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
+    parser.add_argument('--fuse-conv-bn', action='store_true', help='fold BatchNorm into the convs after '
+                        'loading the checkpoint (deploy mode, faster inference)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation (tta_model and '
                         'tta_pipeline of the config)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -67,17 +70,19 @@ def main() -> None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
+    load_checkpoint_file(args.checkpoint, mmap=True)  # a clear error for a missing, broken or unsafe file
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.tta:
         enable_tta(cfg, args.config)
+    if args.fuse_conv_bn:
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='FuseConvBNHook')]
     if args.out is not None and cfg.default_scope == 'mmseg':
         cfg.test_evaluator.output_dir = args.out
         cfg.test_evaluator.keep_results = True
 
+    check_dataset_paths(cfg, ('test', ))
     setup_runtime(cfg, args.launcher)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     if args.out is not None and cfg.default_scope == 'mmdet':

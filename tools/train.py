@@ -3,18 +3,20 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmghost.engine import load_config, setup_runtime
+from mmghost.engine import check_dataset_paths, latest_loadable_checkpoint, load_config, setup_runtime
+from mmghost.utils import load_checkpoint_file
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a detector or segmentor')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--amp', action='store_true', help='enable automatic-mixed-precision training')
+    parser.add_argument('--amp', action='store_true', help='mixed precision: fp16 AMP on GPU, bfloat16 autocast on CPU')
     parser.add_argument('--auto-scale-lr', action='store_true', help='enable automatically scaling LR')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
@@ -39,18 +41,25 @@ def main() -> None:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
-    if args.amp:
+    if args.amp and torch.cuda.is_available():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
+    elif args.amp:  # no GPU: bfloat16 autocast on CPU
+        cfg.optim_wrapper.type = 'CPUAutocastOptimWrapper'
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise ValueError(f'--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in {args.config}')
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+    if args.resume == 'auto':  # the newest complete checkpoint of the work dir; none: start afresh
+        checkpoint = latest_loadable_checkpoint(cfg.work_dir)
+        cfg.resume, cfg.load_from = checkpoint is not None, checkpoint
     elif args.resume is not None:
+        load_checkpoint_file(args.resume, mmap=True)  # a clear error for a missing, broken or unsafe file
         cfg.resume, cfg.load_from = True, args.resume
+    elif cfg.get('load_from'):
+        load_checkpoint_file(cfg.load_from, mmap=True)
 
+    check_dataset_paths(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train', ))
     setup_runtime(cfg, args.launcher)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     runner.train()

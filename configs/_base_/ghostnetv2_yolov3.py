@@ -11,3 +11,5 @@ ghostnetv2_backbone = dict(
         type='Pretrained',
         checkpoint='https://github.com/huawei-noah/Efficient-AI-Backbones/releases/download/GhostNetV2/ck_ghostnetv2_10.pth.tar'))  # noqa: E501
 ghostnetv2_neck_in_channels = [960, 112, 40]
+# Stop at the first NaN/Inf loss, naming the iteration; store random states in checkpoints for --resume.
+custom_hooks = [dict(type='FiniteLossHook'), dict(type='ResumableRandomnessHook')]

@@ -1,5 +1,16 @@
-"""What the train and test tools share: config loading and machine-dependent runtime setup."""
+"""What the train and test tools share: config loading, machine-dependent runtime setup, hooks."""
+from .atomic_io import AtomicLocalBackend, atomic_write, use_atomic_local_writes
 from .config import check_override_key, load_config
+from .data_check import check_dataset_paths
+from .hooks import FiniteLossHook, FuseConvBNHook, RankConsistencyHook, parameter_digest
+from .optim import CPUAutocastOptimWrapper
+from .randomness import ResumableRandomnessHook, get_rng_states, set_rng_states
+from .resume import latest_loadable_checkpoint, resume_candidates
 from .runtime import replace_sync_bn, setup_runtime
 
-__all__ = ['check_override_key', 'load_config', 'replace_sync_bn', 'setup_runtime']
+__all__ = [
+    'AtomicLocalBackend', 'CPUAutocastOptimWrapper', 'FiniteLossHook', 'FuseConvBNHook', 'RankConsistencyHook',
+    'ResumableRandomnessHook',
+    'atomic_write', 'check_dataset_paths', 'check_override_key', 'get_rng_states', 'latest_loadable_checkpoint', 'load_config',
+    'parameter_digest', 'replace_sync_bn', 'resume_candidates', 'set_rng_states', 'setup_runtime', 'use_atomic_local_writes'
+]

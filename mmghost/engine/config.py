@@ -1,10 +1,15 @@
 """Loading configs for the tools, with clear errors for bad paths and bad ``--cfg-options``."""
+import inspect
 import os.path as osp
 from typing import Any, Mapping, Optional
 
 from mmengine.config import Config
+from mmengine.runner import Runner
 
 TASK_SCOPES = ('mmdet', 'mmseg')
+# Top-level keys that mmengine's Runner reads besides its constructor arguments.
+RUNNER_CFG_KEYS = ('model_wrapper_cfg', 'find_unused_parameters', 'compile', 'activation_checkpointing',
+                   'efficient_conv_bn_eval')
 
 
 def load_config(path: str, cfg_options: Optional[Mapping[str, Any]] = None) -> Config:
@@ -29,8 +34,9 @@ def load_config(path: str, cfg_options: Optional[Mapping[str, Any]] = None) -> C
         raise ValueError(f'{path} sets default_scope={cfg.get("default_scope")!r}; the tools serve '
                          f'configs of {TASK_SCOPES} (inherit from an mmdet:: or mmseg:: base)')
     if cfg_options:
+        tree = cfg.to_dict()
         for key in cfg_options:
-            check_override_key(cfg, key)
+            check_override_key(tree, key)
         cfg.merge_from_dict(dict(cfg_options))
     return cfg
 
@@ -38,11 +44,15 @@ def load_config(path: str, cfg_options: Optional[Mapping[str, Any]] = None) -> C
 def check_override_key(cfg: Mapping, key: str) -> None:
     """Raise ``ValueError`` unless ``key`` (``a.b.c``, list items by index) exists in ``cfg``.
 
-    A new last key is accepted inside a module config (a dict with ``type``): the module's constructor
-    then checks it when it is built.
+    A new key is accepted only where something checks or reads it: inside a module config (a dict with
+    ``type``), whose constructor rejects unknown arguments when it is built, and at the top level for the
+    settings that mmengine's Runner reads (``custom_hooks``, ``randomness``, ...).
     """
     node: Any = cfg
     parts = key.split('.')
+    runner_keys = set(inspect.signature(Runner.__init__).parameters) | set(RUNNER_CFG_KEYS)
+    if parts[0] not in cfg and parts[0] in runner_keys:
+        return
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         if isinstance(node, Mapping) and part in node:
@@ -54,4 +64,4 @@ def check_override_key(cfg: Mapping, key: str) -> None:
         else:
             where = '.'.join(parts[:depth]) or 'the top level'
             raise ValueError(f'--cfg-options key {key!r}: {part!r} does not exist under {where} of the '
-                             f'config (check the spelling, or print the config with --cfg-options off)')
+                             f'config; check the spelling against the config')

@@ -16,11 +16,16 @@ from mmengine.logging import HistoryBuffer
 
 
 def checkpoint_safe_globals() -> List[Any]:
-    """The globals that mmengine, mmdet and mmseg checkpoints contain besides tensors and builtins."""
-    numpy_dtypes = [type(np.dtype(name)) for name in ('float64', 'float32', 'float16', 'int64', 'int32',
-                                                     'int16', 'int8', 'uint8', 'bool')]
-    return [HistoryBuffer, np.ndarray, np.dtype, np.core.multiarray._reconstruct, np.core.multiarray.scalar,
-            *numpy_dtypes]
+    """The globals that mmengine, mmdet and mmseg checkpoints contain besides tensors and containers.
+
+    ``getattr`` is there because a pickled ``HistoryBuffer`` refers to its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``; the safe unpickler still calls nothing outside this list, so
+    attributes it fetches cannot be called.
+    """
+    # Float64DType, UInt32DType, ...: every numpy dtype but object arrays
+    numpy_dtypes = [type(np.dtype(code)) for code in np.typecodes['All'] if code != 'O']
+    return [HistoryBuffer, getattr, np.ndarray, np.dtype, np.core.multiarray._reconstruct,
+            np.core.multiarray.scalar, *numpy_dtypes]
 
 
 def allow_checkpoint_globals() -> None:
@@ -31,7 +36,7 @@ def allow_checkpoint_globals() -> None:
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
 
 
-def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> Any:
+def load_checkpoint_file(filename: str, map_location: str = 'cpu', mmap: bool = False) -> Any:
     """Load a checkpoint from a local path or an http(s)/file URL with ``weights_only=True``.
 
     URLs are downloaded once into torch hub's ``checkpoints`` directory (where mmengine keeps them).
@@ -39,6 +44,8 @@ def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> Any:
     Args:
         filename: Path or URL.
         map_location: Where to map tensors. Defaults to ``'cpu'``.
+        mmap: Memory-map the tensors instead of reading them (a cheap completeness check).
+            Defaults to False.
 
     Returns:
         The unpickled object (usually a dict).
@@ -57,9 +64,9 @@ def load_checkpoint_file(filename: str, map_location: str = 'cpu') -> Any:
         path = filename
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+    allow_checkpoint_globals()  # process-wide: a safe_globals context would drop them again on exit
     try:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as error:
         raise ValueError(f'refusing to load {filename!r}: it holds objects outside the checkpoint '
                          f'allow-list (mmghost.utils.checkpoint.checkpoint_safe_globals). {error}') from None

@@ -1,0 +1,45 @@
+"""Run a trained detector or segmentor on images and write them with the predictions drawn.
+
+Example:
+    python demo/image_demo.py data/demo_coco/val/000001.jpg configs/demo/retinanet_ghostnetv2_demo.py \\
+        work_dirs/retinanet_ghostnetv2_demo/epoch_24.pth --out-dir outputs
+"""
+import argparse
+import os.path as osp
+
+import torch
+
+from mmghost.engine import load_config
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Draw the predictions of a detector or segmentor')
+    parser.add_argument('inputs', help='an image file or a directory of images')
+    parser.add_argument('config', help='config file (mmdet or mmseg)')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out-dir', default='outputs', help='where to write vis/ (drawn images) and '
+                        'preds/ (detection predictions as JSON)')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--score-thr', type=float, default=0.3, help='detection: boxes below are not drawn')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    for path, what in ((args.inputs, 'input'), (args.checkpoint, 'checkpoint file')):
+        if not osp.exists(path):
+            raise FileNotFoundError(f'{what} {path!r} does not exist')
+    cfg = load_config(args.config)
+    if cfg.default_scope == 'mmdet':
+        from mmdet.apis import DetInferencer
+        inferencer = DetInferencer(model=cfg, weights=args.checkpoint, device=args.device)
+        inferencer(args.inputs, out_dir=args.out_dir, pred_score_thr=args.score_thr, no_save_pred=False)
+    else:
+        from mmseg.apis import MMSegInferencer
+        inferencer = MMSegInferencer(model=cfg, weights=args.checkpoint, device=args.device)
+        inferencer(args.inputs, out_dir=args.out_dir)
+    print(f'drawn predictions written to {osp.join(args.out_dir, "vis")}')
+
+
+if __name__ == '__main__':
+    main()

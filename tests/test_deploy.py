@@ -1,0 +1,104 @@
+"""Deploy mode (BN folded), ONNX export with onnxruntime parity, and the weight converter."""
+import copy
+
+import onnxruntime as ort
+import pytest
+import torch
+import torch.nn as nn
+
+from mmghost.deploy import TensorOutputs, export_onnx, fuse_model
+from mmghost.models import GhostNetV2
+from oracle import copy_from_timm, official_checkpoint
+from tools_helpers import ROOT, run_tool
+
+SIZES = [(224, 224), (193, 257), (97, 131)]
+
+
+@pytest.fixture(scope='module')
+def backbone(timm_100):
+    return copy_from_timm(timm_100, out_indices=(2, 4, 6, 9))
+
+
+def test_fuse_removes_every_batchnorm_and_keeps_outputs(backbone):
+    fused = fuse_model(copy.deepcopy(backbone))
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in fused.modules())
+    assert not any(isinstance(m, nn.Sequential) and len(m) == 0 for m in fused.modules())
+    short_conv = fused.blocks[3][0].ghost1.short_conv
+    assert [type(m) for m in short_conv] == [nn.Conv2d, nn.Identity] * 3  # three folds in the DFC branch
+    assert fused.blocks[3][0].conv_dw.bias is not None and fused.conv_stem.bias is not None
+    for size in SIZES:
+        images = torch.randn(2, 3, *size)
+        with torch.no_grad():
+            for out, ref in zip(fused(images), backbone(images)):
+                torch.testing.assert_close(out, ref, rtol=0, atol=1e-5)
+            channels_last = fused.to(memory_format=torch.channels_last)(
+                images.contiguous(memory_format=torch.channels_last))
+            for out, ref in zip(channels_last, backbone(images)):
+                torch.testing.assert_close(out, ref, rtol=0, atol=1e-5)
+
+
+def test_fuse_is_idempotent_and_returns_the_model(backbone):
+    fused = fuse_model(copy.deepcopy(backbone))
+    state = {k: v.clone() for k, v in fused.state_dict().items()}
+    assert fuse_model(fused) is fused
+    assert all(torch.equal(v, fused.state_dict()[k]) for k, v in state.items())
+
+
+def test_fuse_refuses_a_model_in_training_mode():
+    with pytest.raises(ValueError, match='eval'):
+        fuse_model(GhostNetV2().train())
+
+
+@pytest.mark.parametrize('deploy', [False, True], ids=['eager', 'fused'])
+def test_onnx_backbone_matches_pytorch_on_three_sizes(backbone, tmp_path, deploy):
+    model = fuse_model(copy.deepcopy(backbone)) if deploy else backbone
+    path = str(tmp_path / 'backbone.onnx')
+    export_onnx(model, torch.randn(1, 3, 224, 224), path)
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    for size in [(224, 224), (160, 288), (97, 131)]:
+        images = torch.randn(1, 3, *size)
+        with torch.no_grad():
+            expected = TensorOutputs(model)(images)
+        actual = session.run(None, {'images': images.numpy()})
+        assert len(actual) == 4
+        for out, ref in zip(actual, expected):
+            assert out.shape == tuple(ref.shape)
+            torch.testing.assert_close(torch.from_numpy(out), ref, rtol=1e-4, atol=1e-4)
+
+
+def test_export_rejects_a_too_small_example(backbone, tmp_path):
+    with pytest.raises(ValueError, match='H, W >= 64'):
+        export_onnx(backbone, torch.randn(1, 3, 32, 64), str(tmp_path / 'x.onnx'))
+
+
+@pytest.mark.parametrize('config,part', [('retinanet_ghostnetv2_coco.py', 'model'),
+                                         ('deeplabv3_ghostnetv2_os16_ade20k.py', 'model')])
+def test_export_tool_verifies_detector_and_segmentor(tmp_path, config, part):
+    result = run_tool([ROOT / 'tools' / 'deployment' / 'export_onnx.py', ROOT / 'configs' / config, '--part', part,
+                       '--shape', '128', '160', '--fuse', '--out', tmp_path / 'm.onnx', '--verify'], tmp_path)
+    assert 'onnxruntime vs PyTorch: max abs difference' in result.stdout
+    assert (tmp_path / 'm.onnx').stat().st_size > 1e6
+
+
+def test_converter_round_trips_an_official_checkpoint(tmp_path, timm_100):
+    official_checkpoint(timm_100, tmp_path / 'ck_ghostnetv2_10.pth.tar')
+    run_tool([ROOT / 'tools' / 'model_converters' / 'ghostnetv2_to_mmghost.py', tmp_path / 'ck_ghostnetv2_10.pth.tar',
+              tmp_path / 'mmghost.pth'], tmp_path)
+    converted = torch.load(tmp_path / 'mmghost.pth', weights_only=True)
+    assert converted['meta']['widen_factor'] == 1.0
+    assert not any(k.endswith(('total_ops', 'total_params')) or k.startswith('classifier')
+                   for k in converted['state_dict'])
+    model = GhostNetV2(init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'mmghost.pth')))
+    model.init_weights()
+    for key, value in timm_100.state_dict().items():
+        if not key.startswith(('conv_head', 'classifier')):
+            assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_converter_refuses_another_width(tmp_path, timm_100):
+    torch.save(timm_100.state_dict(), tmp_path / 'timm.pth')
+    result = run_tool([ROOT / 'tools' / 'model_converters' / 'ghostnetv2_to_mmghost.py', tmp_path / 'timm.pth',
+                       tmp_path / 'out.pth', '--widen-factor', '1.6'], tmp_path, check=False)
+    assert result.returncode != 0
+    assert 'first mismatching keys: conv_stem.weight: checkpoint (16, 3, 3, 3) vs model (24, 3, 3, 3)' in result.stderr
+    assert not (tmp_path / 'out.pth').exists()

@@ -1,0 +1,135 @@
+"""Kill-and-resume exactness, atomic checkpoint writes, and refusal of checkpoints that run code."""
+import os
+import pickle
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from mmghost.demo_data import make_detection_dataset
+from mmghost.engine import atomic_write, latest_loadable_checkpoint
+from mmghost.models import GhostNetV2
+from mmghost.utils import load_checkpoint_file
+from tools_helpers import ROOT, run_tool
+
+CONFIG = ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'
+TRAIN = ROOT / 'tools' / 'train.py'
+# 3 epochs of 2 iterations, a checkpoint and a validation after every epoch, deterministic settings.
+OPTIONS = ['--cfg-options', 'train_cfg.max_epochs=3', 'train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1',
+           'default_hooks.checkpoint.max_keep_ckpts=3', 'randomness.seed=0', 'randomness.deterministic=True']
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory):
+    path = tmp_path_factory.mktemp('resume')
+    make_detection_dataset(str(path / 'data' / 'demo_coco'), num_train=16, num_val=4, seed=7)
+    return path
+
+
+def final_state(work_dir):
+    return torch.load(work_dir / 'epoch_3.pth', weights_only=True)['state_dict']
+
+
+@pytest.fixture(scope='module')
+def uninterrupted(workspace):
+    work_dir = workspace / 'uninterrupted'
+    run_tool([TRAIN, CONFIG, '--work-dir', work_dir, *OPTIONS], workspace)
+    return final_state(work_dir)
+
+
+def test_killed_and_resumed_run_ends_with_the_same_weights(workspace, uninterrupted):
+    work_dir = workspace / 'killed'
+    command = [sys.executable, str(TRAIN), str(CONFIG), '--work-dir', str(work_dir), *OPTIONS]
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    process = subprocess.Popen(command, cwd=workspace, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (work_dir / 'epoch_1.pth').exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.Random().uniform(0, 4))  # anywhere in epoch 2, its validation or a checkpoint write
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (work_dir / 'epoch_3.pth').exists(), 'the run finished before it could be killed'
+    run_tool([TRAIN, CONFIG, '--work-dir', work_dir, '--resume', *OPTIONS], workspace)
+    resumed = final_state(work_dir)
+    assert resumed.keys() == uninterrupted.keys()
+    for key, value in uninterrupted.items():
+        assert torch.equal(resumed[key], value), key
+
+
+def test_truncated_last_checkpoint_is_reported_and_the_previous_one_used(workspace, uninterrupted):
+    work_dir = workspace / 'truncated'
+    source = workspace / 'uninterrupted'
+    work_dir.mkdir()
+    for epoch in (1, 2):
+        (work_dir / f'epoch_{epoch}.pth').write_bytes((source / f'epoch_{epoch}.pth').read_bytes())
+    data = (work_dir / 'epoch_2.pth').read_bytes()
+    (work_dir / 'epoch_2.pth').write_bytes(data[:len(data) // 2])  # as a kill mid-write used to leave it
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_2.pth'))
+    assert latest_loadable_checkpoint(str(work_dir)) == str(work_dir / 'epoch_1.pth')
+    result = run_tool([TRAIN, CONFIG, '--work-dir', work_dir, '--resume', *OPTIONS], workspace)
+    log = result.stdout + result.stderr
+    assert f'Not resuming from {work_dir / "epoch_2.pth"}' in log and 'resumed epoch: 1' in log
+    resumed = final_state(work_dir)
+    assert all(torch.equal(resumed[k], v) for k, v in uninterrupted.items())
+
+
+def test_atomic_write_leaves_the_old_file_when_interrupted(tmp_path, monkeypatch):
+    target = tmp_path / 'epoch_1.pth'
+    target.write_bytes(b'old complete checkpoint')
+
+    def crash(src, dst):
+        raise KeyboardInterrupt('killed before the rename')
+
+    monkeypatch.setattr(os, 'replace', crash)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, b'new checkpoint')
+    assert target.read_bytes() == b'old complete checkpoint'
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+class Exploit:
+    """Unpickling this creates a file: what a malicious checkpoint would do."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+@pytest.fixture
+def malicious(tmp_path):
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'malicious.pth'
+    with open(path, 'wb') as f:
+        torch.save({'state_dict': {}, 'meta': Exploit(str(marker))}, f, pickle_module=pickle)
+    return path, marker
+
+
+def test_malicious_checkpoint_is_refused_without_running_code(malicious):
+    path, marker = malicious
+    with pytest.raises(ValueError, match='refusing to load'):
+        load_checkpoint_file(str(path))
+    assert not marker.exists()
+
+
+def test_pretrained_init_refuses_the_malicious_checkpoint(malicious):
+    path, marker = malicious
+    with pytest.raises(ValueError, match='refusing to load'):
+        GhostNetV2(init_cfg=dict(type='Pretrained', checkpoint=str(path))).init_weights()
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('tool', ['test', 'resume', 'load_from'])
+def test_every_tool_refuses_the_malicious_checkpoint(malicious, workspace, tool):
+    path, marker = malicious
+    args = dict(test=[ROOT / 'tools' / 'test.py', CONFIG, path], resume=[TRAIN, CONFIG, '--resume', path],
+                load_from=[TRAIN, CONFIG, '--cfg-options', f'load_from={path}'])[tool]
+    result = run_tool(args, workspace, check=False)
+    assert result.returncode != 0
+    assert 'refusing to load' in result.stderr
+    assert not marker.exists()

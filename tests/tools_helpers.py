@@ -1,0 +1,27 @@
+"""Running the command-line tools the way a user does, in a scratch directory."""
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Optional, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_tool(args: Sequence[str], cwd: Path, timeout: int = 600, env: Optional[Dict[str, str]] = None,
+             check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python ARGS`` (or ``bash ARGS`` for ``.sh``) in ``cwd``; fail with its output if it fails."""
+    command = ['bash' if str(args[0]).endswith('.sh') else sys.executable, *map(str, args)]
+    full_env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', **(env or {}))
+    result = subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f'{command} exited {result.returncode}\n{result.stdout[-4000:]}\n'
+                             f'{result.stderr[-4000:]}')
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]

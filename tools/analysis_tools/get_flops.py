@@ -1,0 +1,63 @@
+"""Complexity of a config's model (or its backbone): parameters and multiply-adds under two conventions.
+
+- ``mmengine``: mmengine's FlopAnalyzer (a multiply-add counts 1; BatchNorm counted), plus one op per
+  output element for the DFC branch's 2x2 average pooling, sigmoid, up-sampling and gating multiply, and
+  SE's hard-sigmoid and multiply, which mmengine would otherwise skip.
+- ``paper``: Conv2d and Linear multiply-adds only, the GhostNet papers' convention (167M for 1.0x at
+  224x224 including the ImageNet head, printed for ``--part backbone``).
+
+Example:
+    python tools/analysis_tools/get_flops.py configs/retinanet_ghostnetv2_coco.py --shape 800 1333
+"""
+import argparse
+
+import torch
+from mmengine.analysis.print_helper import _format_size
+from mmengine.registry import MODELS, init_default_scope
+
+from mmghost.analysis import conv_linear_macs, flop_analyzer
+from mmghost.deploy import TensorOutputs
+from mmghost.engine import load_config, replace_sync_bn
+
+IMAGENET_HEAD_HIDDEN, IMAGENET_CLASSES = 1280, 1000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Parameters and FLOPs of a model')
+    parser.add_argument('config', help='mmdet or mmseg config file')
+    parser.add_argument('--shape', type=int, nargs='+', default=[224, 224], help='input size: H W or S')
+    parser.add_argument('--part', choices=['model', 'backbone'], default='model')
+    args = parser.parse_args()
+    if len(args.shape) not in (1, 2) or min(args.shape) < 32:
+        parser.error(f'--shape takes H W or one size, each >= 32; got {args.shape}')
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    height, width = args.shape * 2 if len(args.shape) == 1 else args.shape
+    cfg = load_config(args.config)
+    init_default_scope(cfg.default_scope)
+    cfg.model.backbone.init_cfg = None
+    cfg.model.pop('pretrained', None)
+    replace_sync_bn(cfg.model)
+    model = MODELS.build(cfg.model).eval()
+    model = model.backbone if args.part == 'backbone' else model
+    wrapped = TensorOutputs(model).eval()
+    images = torch.randn(1, 3, height, width)
+    with torch.no_grad():
+        mmengine_flops = flop_analyzer(wrapped, (images, )).total()
+    paper_macs = conv_linear_macs(model, lambda: wrapped(images))
+    params = sum(p.numel() for p in model.parameters())
+    print(f'{args.part} of {args.config} at {height}x{width}')
+    print(f'  parameters:                             {_format_size(params)} ({params:,})')
+    print(f'  FLOPs (mmengine + DFC element-wise):    {_format_size(mmengine_flops)}')
+    print(f'  MACs (Conv2d + Linear, paper):          {_format_size(paper_macs)} ({paper_macs:,})')
+    if args.part == 'backbone' and hasattr(model, 'stage_channels'):
+        head = model.stage_channels[-1] * IMAGENET_HEAD_HIDDEN + IMAGENET_HEAD_HIDDEN * IMAGENET_CLASSES
+        print(f'  MACs with the ImageNet head (paper):    {_format_size(paper_macs + head)} '
+              f'({paper_macs + head:,})')
+
+
+if __name__ == '__main__':
+    main()
