@@ -8,7 +8,7 @@ DET_WORK_DIR := work_dirs/retinanet_ghostnetv2_demo
 SEG_DEMO := configs/demo/deeplabv3_ghostnetv2_demo.py
 SEG_WORK_DIR := work_dirs/deeplabv3_ghostnetv2_demo
 
-.PHONY: install test demo demo-seg clean-venv
+.PHONY: install test demo demo-seg bench clean-venv
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ demo-seg: install data/demo_ade/ADEChallengeData2016/images/validation
 	$(PY) tools/test.py $(SEG_DEMO) $$(cat $(SEG_WORK_DIR)/last_checkpoint) --work-dir $(SEG_WORK_DIR) \
 		--show-dir $(SEG_WORK_DIR)/predictions
 	@echo "Colour-overlaid predictions in $(SEG_WORK_DIR)/predictions/"
+
+# Throughput of mmghost (eager, deploy, onnxruntime) against timm and mmdet/mmseg MobileNetV2, one run.
+bench: install
+	$(PY) tools/analysis_tools/benchmark.py --markdown docs/benchmarks.md
 
 clean-venv:
 	rm -rf $(VENV)

@@ -6,11 +6,10 @@ import pytest
 import torch
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmghost.engine import replace_sync_bn
+from mmghost.engine import build_model
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', 'configs')
 DET_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*_coco.py')))
@@ -18,22 +17,11 @@ SEG_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*_ade20k.py')))
 SIZES = [(96, 128), (97, 75)]
 
 
-def build_model(path: str, **overrides) -> torch.nn.Module:
-    """Build the config's model with random backbone weights (no download), SyncBN as BN on CPU."""
+def build(path: str, **overrides) -> torch.nn.Module:
+    """The config's model with random backbone weights (no download), SyncBN as BN on CPU."""
     cfg = Config.fromfile(path)
-    init_default_scope(cfg.default_scope)
-    model_cfg = cfg.model
-    model_cfg.backbone.init_cfg = None
-    for key, value in overrides.items():
-        node = model_cfg
-        *parents, last = key.split('.')
-        for parent in parents:
-            node = node[parent]
-        node[last] = value
-    replace_sync_bn(model_cfg)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    return model
+    cfg.merge_from_dict({f'model.{key}': value for key, value in overrides.items()})
+    return build_model(cfg)
 
 
 def seg_inputs(sizes, num_classes: int):
@@ -54,7 +42,7 @@ def test_all_expected_configs_exist():
 
 @pytest.mark.parametrize('path', DET_CONFIGS, ids=osp.basename)
 def test_detector_runs_every_mode(path):
-    model = build_model(path)
+    model = build(path)
     neck_in = list(model.neck.in_channels)
     taps = list(model.backbone.out_channels)
     assert neck_in in (taps, taps[::-1]), 'neck in_channels must be the backbone taps'
@@ -76,7 +64,7 @@ def test_detector_runs_every_mode(path):
 
 @pytest.mark.parametrize('path', SEG_CONFIGS, ids=osp.basename)
 def test_segmentor_runs_every_mode(path):
-    model = build_model(path, **{'data_preprocessor.size': None, 'data_preprocessor.size_divisor': 8})
+    model = build(path, **{'data_preprocessor.size': None, 'data_preprocessor.size_divisor': 8})
     stride = model.backbone.stage_strides[-1]
     assert stride == (16 if 'os16' in path else 8)
     assert model.decode_head.in_channels == model.backbone.out_channels[model.decode_head.in_index]

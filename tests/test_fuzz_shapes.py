@@ -5,12 +5,9 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
 
-from mmghost.engine import replace_sync_bn
 from mmghost.models import GhostNetV2
-from test_configs import seg_inputs
+from test_configs import build, seg_inputs
 from tools_helpers import ROOT
 
 sides = st.integers(min_value=32, max_value=200)
@@ -36,24 +33,14 @@ def test_backbone_shapes_finite_and_deterministic(size, widen_factor, out_indice
         assert torch.equal(out, again)
 
 
-def build(config: str, **model_options):
-    cfg = Config.fromfile(str(ROOT / 'configs' / 'demo' / config))
-    init_default_scope(cfg.default_scope)
-    cfg.merge_from_dict({f'model.{key}': value for key, value in model_options.items()})
-    replace_sync_bn(cfg.model)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model.eval()
-
-
 @pytest.fixture(scope='module')
 def detector():
-    return build('retinanet_ghostnetv2_demo.py')
+    return build(str(ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'))
 
 
 @pytest.fixture(scope='module')
 def segmentor():
-    return build('deeplabv3_ghostnetv2_demo.py', **{'data_preprocessor.size': None, 'data_preprocessor.size_divisor': 8})
+    return build(str(ROOT / 'configs' / 'demo' / 'deeplabv3_ghostnetv2_demo.py'), **{'data_preprocessor.size': None, 'data_preprocessor.size_divisor': 8})
 
 
 @settings(max_examples=10, deadline=None)

@@ -58,6 +58,17 @@ def coco_figures(log: str) -> list:
     return [float(x) for x in line.split('bbox_mAP_copypaste:')[1].split()]
 
 
+def test_image_demo_draws_the_predictions(workspace, trained):
+    image = workspace / 'data' / 'demo_coco' / 'val' / '000001.jpg'
+    run_tool([ROOT / 'demo' / 'image_demo.py', image, CONFIG, trained / 'epoch_1.pth', '--out-dir', 'outputs',
+              '--score-thr', '0'], workspace)
+    drawn = workspace / 'outputs' / 'vis' / '000001.jpg'
+    assert drawn.is_file() and (workspace / 'outputs' / 'preds' / '000001.json').is_file()
+    import cv2
+    assert cv2.imread(str(drawn)).shape == cv2.imread(str(image)).shape
+    assert not (cv2.imread(str(drawn)) == cv2.imread(str(image))).all()  # something was drawn
+
+
 def test_resume_continues_iterations_and_optimizer_state(workspace, trained):
     work_dir = workspace / 'work_dirs' / 'resumed'
     work_dir.mkdir(parents=True)

@@ -5,7 +5,6 @@ per-class table (``IoUMetric``).
 """
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
@@ -46,7 +45,7 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
     hook = cfg.default_hooks.get('visualization')
     if hook is None:
         raise ValueError('--show/--show-dir need default_hooks.visualization in the config')
-    hook.draw = True
+    hook.draw, hook.interval = True, 1  # every test image (mmseg's hook defaults to every 50th)
     if args.show:
         hook.show, hook.wait_time = True, args.wait_time
     if args.show_dir and cfg.default_scope == 'mmdet':
@@ -65,11 +64,7 @@ def enable_tta(cfg: Config, config_path: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
     load_checkpoint_file(args.checkpoint, mmap=True)  # a clear error for a missing, broken or unsafe file
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:

@@ -15,7 +15,7 @@ classes = ('stripes', 'checks', 'dots', 'shape')
 palette = [[220, 20, 60], [0, 130, 200], [255, 225, 25], [60, 180, 75]]
 crop_size = (160, 160)
 scale = (640, 160)
-max_iters = 600
+max_iters = 700
 norm_cfg = dict(type='BN', requires_grad=True)
 
 model = dict(
@@ -67,6 +67,7 @@ default_hooks = dict(
     logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=max_iters // 2, max_keep_ckpts=2))
 # Every rank must end with the same weights (checked in multi-process runs); workers are re-created each
 # epoch so that --resume continues exactly (see ResumableRandomnessHook).
+randomness = dict(seed=0)
 custom_hooks = [
     dict(type='FiniteLossHook'),
     dict(type='ResumableRandomnessHook'),

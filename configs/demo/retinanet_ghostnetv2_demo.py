@@ -32,25 +32,18 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
+dataset = dict(data_root=data_root, metainfo=dict(classes=classes))
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=False,
-    dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'),
-        pipeline=train_pipeline))
+    dataset=dict(**dataset, ann_file='annotations/instances_train.json', data_prefix=dict(img='train/'),
+                 pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
     num_workers=2,
-    dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='val/'),
-        pipeline=test_pipeline))
+    dataset=dict(**dataset, ann_file='annotations/instances_val.json', data_prefix=dict(img='val/'),
+                 pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
@@ -66,6 +59,7 @@ param_scheduler = [
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs // 2, max_keep_ckpts=2))
 # Every rank must end with the same weights (checked in multi-process runs); workers are re-created each
 # epoch so that --resume continues exactly (see ResumableRandomnessHook).
+randomness = dict(seed=0)
 custom_hooks = [
     dict(type='FiniteLossHook'),
     dict(type='ResumableRandomnessHook'),

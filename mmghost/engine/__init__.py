@@ -1,5 +1,6 @@
 """What the train and test tools share: config loading, machine-dependent runtime setup, hooks."""
 from .atomic_io import AtomicLocalBackend, atomic_write, use_atomic_local_writes
+from .builder import build_model
 from .config import check_override_key, load_config
 from .data_check import check_dataset_paths
 from .hooks import FiniteLossHook, FuseConvBNHook, RankConsistencyHook, parameter_digest
@@ -11,6 +12,6 @@ from .runtime import replace_sync_bn, setup_runtime
 __all__ = [
     'AtomicLocalBackend', 'CPUAutocastOptimWrapper', 'FiniteLossHook', 'FuseConvBNHook', 'RankConsistencyHook',
     'ResumableRandomnessHook',
-    'atomic_write', 'check_dataset_paths', 'check_override_key', 'get_rng_states', 'latest_loadable_checkpoint', 'load_config',
+    'atomic_write', 'build_model', 'check_dataset_paths', 'check_override_key', 'get_rng_states', 'latest_loadable_checkpoint', 'load_config',
     'parameter_digest', 'replace_sync_bn', 'resume_candidates', 'set_rng_states', 'setup_runtime', 'use_atomic_local_writes'
 ]

@@ -12,12 +12,15 @@ RUNNER_CFG_KEYS = ('model_wrapper_cfg', 'find_unused_parameters', 'compile', 'ac
                    'efficient_conv_bn_eval')
 
 
-def load_config(path: str, cfg_options: Optional[Mapping[str, Any]] = None) -> Config:
+def load_config(path: str,
+                cfg_options: Optional[Mapping[str, Any]] = None,
+                work_dir: Optional[str] = None) -> Config:
     """Read a config file and apply ``--cfg-options``, each of which must name an existing key.
 
     Args:
         path: The config file.
         cfg_options: ``{'dotted.key': value}`` overrides, as parsed by mmengine's ``DictAction``.
+        work_dir: ``--work-dir``. Without it, the config's ``work_dir``, else ``work_dirs/CONFIG_NAME``.
 
     Returns:
         The merged config.
@@ -38,6 +41,10 @@ def load_config(path: str, cfg_options: Optional[Mapping[str, Any]] = None) -> C
         for key in cfg_options:
             check_override_key(tree, key)
         cfg.merge_from_dict(dict(cfg_options))
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
     return cfg
 
 

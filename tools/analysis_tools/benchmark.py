@@ -23,11 +23,12 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn as nn
+from mmengine.config import Config
 
 import mmghost  # noqa: F401  (registers GhostNetV2)
 from mmghost.analysis import conv_linear_macs
 from mmghost.deploy import export_onnx, fuse_model
-from mmghost.engine import replace_sync_bn
+from mmghost.engine import build_model
 from mmghost.models import GhostNetV2
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -144,21 +145,11 @@ def run_backbones(timer: Timer, args: argparse.Namespace) -> List[dict]:
     return rows
 
 
-def build_from_config(path: str, **model_overrides) -> nn.Module:
-    """A model of a config file, with random backbone weights, SyncBN as BN off GPU, in eval mode."""
-    from mmengine.config import Config
-    from mmengine.registry import MODELS, init_default_scope
-
+def build_from_config(path: str, **model_overrides) -> tuple:
+    """A config's model with random backbone weights, in eval mode, and the config."""
     cfg = Config.fromfile(path)
-    init_default_scope(cfg.default_scope)
-    cfg.model.backbone.init_cfg = None
-    cfg.model.pop('pretrained', None)
-    cfg.model.merge_from_dict(model_overrides) if model_overrides else None
-    if not torch.cuda.is_available():
-        replace_sync_bn(cfg.model)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model.eval(), cfg
+    cfg.merge_from_dict({f'model.{k}': v for k, v in model_overrides.items()})
+    return build_model(cfg), cfg
 
 
 def package_config(package: str, relative: str) -> str:

@@ -13,11 +13,10 @@ import argparse
 
 import torch
 from mmengine.analysis.print_helper import _format_size
-from mmengine.registry import MODELS, init_default_scope
 
 from mmghost.analysis import conv_linear_macs, flop_analyzer
 from mmghost.deploy import TensorOutputs
-from mmghost.engine import load_config, replace_sync_bn
+from mmghost.engine import build_model, load_config
 
 IMAGENET_HEAD_HIDDEN, IMAGENET_CLASSES = 1280, 1000
 
@@ -36,12 +35,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     height, width = args.shape * 2 if len(args.shape) == 1 else args.shape
-    cfg = load_config(args.config)
-    init_default_scope(cfg.default_scope)
-    cfg.model.backbone.init_cfg = None
-    cfg.model.pop('pretrained', None)
-    replace_sync_bn(cfg.model)
-    model = MODELS.build(cfg.model).eval()
+    model = build_model(load_config(args.config))
     model = model.backbone if args.part == 'backbone' else model
     wrapped = TensorOutputs(model).eval()
     images = torch.randn(1, 3, height, width)

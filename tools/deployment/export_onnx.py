@@ -8,11 +8,10 @@ Example:
 import argparse
 
 import torch
-from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 
 from mmghost.deploy import TensorOutputs, export_onnx, fuse_model
-from mmghost.engine import load_config, replace_sync_bn
+from mmghost.engine import build_model, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -29,12 +28,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def build(args: argparse.Namespace) -> torch.nn.Module:
-    cfg = load_config(args.config)
-    init_default_scope(cfg.default_scope)
-    cfg.model.backbone.init_cfg = None
-    cfg.model.pop('pretrained', None)
-    replace_sync_bn(cfg.model)  # SyncBN and BN are the same op at inference
-    model = MODELS.build(cfg.model)
+    model = build_model(load_config(args.config))
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
     model = (model.backbone if args.part == 'backbone' else model).eval()
