@@ -40,7 +40,7 @@ demo-seg: install data/demo_ade/ADEChallengeData2016/images/validation
 
 # Throughput of mmghost (eager, deploy, onnxruntime) against timm and mmdet/mmseg MobileNetV2, one run.
 bench: install
-	$(PY) tools/analysis_tools/benchmark.py --markdown docs/benchmarks.md
+	$(PY) tools/analysis_tools/benchmark.py --compile --markdown docs/benchmarks.md
 
 clean-venv:
 	rm -rf $(VENV)

@@ -65,9 +65,9 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=max_iters // 2, max_keep_ckpts=2))
+randomness = dict(seed=0, deterministic=False)
 # Every rank must end with the same weights (checked in multi-process runs); workers are re-created each
 # epoch so that --resume continues exactly (see ResumableRandomnessHook).
-randomness = dict(seed=0)
 custom_hooks = [
     dict(type='FiniteLossHook'),
     dict(type='ResumableRandomnessHook'),

@@ -57,9 +57,9 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs, eta_min=2e-5)
 ]
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs // 2, max_keep_ckpts=2))
+randomness = dict(seed=0, deterministic=False)
 # Every rank must end with the same weights (checked in multi-process runs); workers are re-created each
 # epoch so that --resume continues exactly (see ResumableRandomnessHook).
-randomness = dict(seed=0)
 custom_hooks = [
     dict(type='FiniteLossHook'),
     dict(type='ResumableRandomnessHook'),

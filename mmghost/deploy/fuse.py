@@ -1,4 +1,5 @@
 """Deploy mode: BatchNorm folded into the preceding convolutions, for inference."""
+import torch
 import torch.nn as nn
 from mmcv.cnn import fuse_conv_bn
 
@@ -25,3 +26,26 @@ def fuse_model(model: nn.Module) -> nn.Module:
             if isinstance(child, nn.Sequential) and len(child) == 0:
                 setattr(module, name, nn.Identity())
     return model
+
+
+def prepare_for_cpu_inference(model: nn.Module, channels_last: bool = True, compile: bool = False):
+    """Deploy mode for CPU inference: fold BatchNorm, then the options that measurably help on CPU.
+
+    Measured on 2 cores at 224x224, batch 1 (docs/benchmarks.md): folding alone ~1.1x over eager,
+    folding + channels_last ~1.5x, + ``torch.compile`` ~1.9x (after a compilation of about a minute).
+
+    Args:
+        model: The model, in eval mode; changed in place.
+        channels_last: Store weights channels-last and feed inputs channels-last. Defaults to True.
+        compile: Wrap the result in ``torch.compile``. Defaults to False.
+
+    Returns:
+        A callable taking NCHW images (converted to channels-last when asked).
+    """
+    fused = fuse_model(model)
+    if channels_last:
+        fused = fused.to(memory_format=torch.channels_last)
+    runner = torch.compile(fused) if compile else fused
+    if not channels_last:
+        return runner
+    return lambda images: runner(images.contiguous(memory_format=torch.channels_last))

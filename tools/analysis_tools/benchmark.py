@@ -27,7 +27,7 @@ from mmengine.config import Config
 
 import mmghost  # noqa: F401  (registers GhostNetV2)
 from mmghost.analysis import conv_linear_macs
-from mmghost.deploy import export_onnx, fuse_model
+from mmghost.deploy import export_onnx, fuse_model, prepare_for_cpu_inference
 from mmghost.engine import build_model
 from mmghost.models import GhostNetV2
 
@@ -102,19 +102,19 @@ def backbone_contenders(device: str, compile_deploy: bool) -> Dict[str, Callable
     eager.load_state_dict({k: v for k, v in timm_model.state_dict().items()
                            if not k.startswith(('conv_head', 'classifier'))})
     eager.to(device)
-    deploy = fuse_model(copy.deepcopy(eager)).to(memory_format=torch.channels_last)
-    mobilenet = MobileNetV2(out_indices=(7, )).eval().to(device)
+    fused = fuse_model(copy.deepcopy(eager))
+    mobilenet = MobileNetV2(out_indices=(7, )).to(device)
+    mobilenet.eval()  # mmdet's MobileNetV2.train() returns None, so no chaining
     contenders = {
         'mmghost eager': eager,
-        'mmghost deploy': lambda x: deploy(x.contiguous(memory_format=torch.channels_last)),
+        'mmghost deploy': prepare_for_cpu_inference(copy.deepcopy(fused)),
         'timm ghostnetv2_100': timm_model.forward_features,
         'mmdet MobileNetV2': mobilenet,
     }
     if compile_deploy:
-        compiled = torch.compile(deploy)
-        contenders['mmghost deploy+compile'] = lambda x: compiled(x.contiguous(memory_format=torch.channels_last))
+        contenders['mmghost deploy+compile'] = prepare_for_cpu_inference(copy.deepcopy(fused), compile=True)
     if device == 'cpu':
-        contenders['onnxruntime (deploy)'] = onnxruntime_session(deploy)
+        contenders['onnxruntime (deploy)'] = onnxruntime_session(fused)
     return contenders
 
 
@@ -123,7 +123,7 @@ def onnxruntime_session(model: nn.Module) -> Callable[[torch.Tensor], object]:
     import onnxruntime as ort
 
     path = osp.join(tempfile.mkdtemp(), 'ghostnetv2.onnx')
-    export_onnx(copy.deepcopy(model).to(memory_format=torch.contiguous_format), torch.randn(1, 3, 224, 224), path)
+    export_onnx(model, torch.randn(1, 3, 224, 224), path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     options.inter_op_num_threads = 1

@@ -78,4 +78,5 @@ class GhostBottleneck(nn.Module):
         if self.se is not None:
             out = self.se(out)
         out = self.ghost2(out)
-        return out + self.shortcut(x)
+        out += self.shortcut(x)  # in place: the projection output is needed by nothing else
+        return out
