@@ -41,7 +41,7 @@ def setup_runtime(cfg: Config, launcher: str) -> None:
     cfg.launcher = launcher
     if torch.cuda.is_available():
         return
-    replaced = replace_sync_bn(cfg._cfg_dict)
+    replaced = sum(replace_sync_bn(cfg[key]) for key in cfg)
     if replaced:
         print_log(f'No GPU found: replaced {replaced} SyncBN config(s) by BN', logger='current')
     if launcher == 'none':
