@@ -217,7 +217,7 @@ class GhostNetV2(BaseModule):
         """Return the outputs of the stages in ``out_indices``.
 
         Args:
-            x: Images, (N, 3, H, W); any H, W >= 1.
+            x: Images, (N, 3, H, W) of any size (tested from 32 px up, any aspect ratio).
 
         Returns:
             One (N, C_i, ceil(H / s_i), ceil(W / s_i)) map per index in ``out_indices``, with
