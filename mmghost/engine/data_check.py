@@ -46,9 +46,12 @@ def check_dataset_paths(cfg: Config, splits: Tuple[str, ...]) -> None:
         cfg: The config.
         splits: Which of ``'train'``, ``'val'``, ``'test'`` will be read.
     """
+    checked = set()
     for what, path in dataset_paths(cfg, splits):
-        if '://' in path:
+        # the val split and its evaluator (and the test split) usually read the same annotation file
+        if '://' in path or osp.normpath(path) in checked:
             continue
+        checked.add(osp.normpath(path))
         if osp.exists(path) and path.endswith('.json') and 'annotation' in what:
             check_coco_json(path)
         if not osp.exists(path):
