@@ -3,10 +3,16 @@
 #
 # Hardware: 4 GPUs x 4 images (batch 16), SyncBN, as the peer
 #   mmseg mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512: 34.08 mIoU.
-# Backbone: official ImageNet weights, every tensor used (dilation changes no parameter). The stride-2
-#   blocks of blocks.5 and blocks.7 run at stride 1 and later spatial convs are dilated 2 and 4.
-# Heads: ASPP on the last stage (blocks.9, 960 channels), FCN auxiliary head on the end of the
-#   stride-16 resolution (blocks.6, 112 channels).
+# Backbone: official ImageNet weights (dilation changes no parameter; the final 1x1 conv blocks.9 is not
+#   built and its weights are dropped). The stride-2 blocks of blocks.5 and blocks.7 run at stride 1 and
+#   later spatial convs are dilated 2 and 4; DFC attention pools by 4 and 8 there, as pretrained.
+# Heads: ASPP on the end of the last bottleneck stage (blocks.8, 160 channels), as the peer reads
+#   MobileNetV2's last bottleneck stage (320 channels); FCN auxiliary head on the end of the stride-16
+#   resolution (blocks.6, 112 channels).
+# Cost at 512x512, Conv2d + Linear multiply-adds: 62.39 GMACs, 18.04M parameters; the peer 75.09 GMACs,
+#   18.70M (2026-11-30, 2-core x86_64 CPU: python tools/analysis_tools/get_flops.py CONFIG --shape 512,
+#   CONFIG = this file or mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py).
+#   ASPP on blocks.9 (960 channels) would cost 110.0 GMACs.
 _base_ = 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['mmghost'], allow_failed_imports=False)
 
@@ -19,10 +25,13 @@ model = dict(
         type='GhostNetV2',
         widen_factor=1.0,
         output_stride=8,
-        out_indices=(6, 9),
+        out_indices=(6, 8),
         norm_cfg=norm_cfg,
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
-    decode_head=dict(in_channels=960, in_index=1),
+    decode_head=dict(in_channels=160, in_index=1),
     auxiliary_head=dict(in_channels=112, in_index=0))
-# Stop at the first NaN/Inf loss, naming the iteration; store random states in checkpoints for --resume.
-custom_hooks = [dict(type='FiniteLossHook'), dict(type='ResumableRandomnessHook')]
+# Stop every rank at the first NaN/Inf loss of any rank; store every rank's random states in checkpoints
+# for --resume (both tested with 2 processes: tests/test_distributed_hooks.py).
+custom_hooks = [dict(type='mmghost.FiniteLossHook'), dict(type='mmghost.ResumableRandomnessHook')]
+# Checkpoint files are written atomically (a temporary file renamed over the target).
+default_hooks = dict(checkpoint=dict(type='mmghost.AtomicCheckpointHook'))

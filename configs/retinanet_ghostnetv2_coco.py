@@ -25,5 +25,8 @@ model = dict(
     neck=dict(in_channels=[40, 112, 960], start_level=0, num_outs=5))
 
 auto_scale_lr = dict(enable=False, base_batch_size=16)
-# Stop at the first NaN/Inf loss, naming the iteration; store random states in checkpoints for --resume.
-custom_hooks = [dict(type='FiniteLossHook'), dict(type='ResumableRandomnessHook')]
+# Stop every rank at the first NaN/Inf loss of any rank; store every rank's random states in checkpoints
+# for --resume (both tested with 2 processes: tests/test_distributed_hooks.py).
+custom_hooks = [dict(type='mmghost.FiniteLossHook'), dict(type='mmghost.ResumableRandomnessHook')]
+# Checkpoint files are written atomically (a temporary file renamed over the target).
+default_hooks = dict(checkpoint=dict(type='mmghost.AtomicCheckpointHook'))

@@ -2,7 +2,7 @@
 
 Example:
     python demo/image_demo.py data/demo_coco/val/000001.jpg configs/demo/retinanet_ghostnetv2_demo.py \\
-        work_dirs/retinanet_ghostnetv2_demo/epoch_24.pth --out-dir outputs
+        work_dirs/retinanet_ghostnetv2_demo/epoch_18.pth --out-dir outputs
 """
 import argparse
 import os.path as osp
@@ -10,6 +10,7 @@ import os.path as osp
 import torch
 
 from mmghost.engine import load_config
+from mmghost.utils import checkpoint_loading
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,4 +43,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    with checkpoint_loading():  # mmengine loads the checkpoint with torch's safe unpickler
+        main()

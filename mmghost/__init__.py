@@ -1,16 +1,29 @@
 """GhostNetV2 for OpenMMLab dense prediction.
 
-Importing the package registers ``GhostNetV2`` in the mmghost, mmdet and mmseg model registries and
-mmghost's hooks in mmengine's, allow-lists the globals of mmengine checkpoints for torch's safe
-(``weights_only``) loading, and makes mmengine's local file writes (checkpoints, ``last_checkpoint``)
-atomic.
+Importing the package registers ``GhostNetV2`` into the model registry of mmdet and/or mmseg, whichever is
+installed, and changes nothing else: not torch's ``weights_only`` allow-list, not mmengine's file backends,
+not mmengine's root registries. The runtime fixes are opt-in (:mod:`mmghost.runtime`); the project's
+``tools/`` apply them explicitly.
 """
-from .engine import use_atomic_local_writes
+from typing import Any
+
 from .models import GhostNetV2
-from .utils import allow_checkpoint_globals
 from .version import __version__
 
-allow_checkpoint_globals()
-use_atomic_local_writes()
-
 __all__ = ['GhostNetV2', '__version__']
+
+# The hooks and optim wrappers of the mmghost scope (mmghost.engine.registry), reachable as mmghost.NAME
+ENGINE_TYPES = ('AtomicCheckpointHook', 'CPUAutocastOptimWrapper', 'FiniteLossHook', 'FuseConvBNHook',
+                'RankConsistencyHook', 'ResumableRandomnessHook')
+
+
+def __getattr__(name: str) -> Any:
+    """``mmghost.FiniteLossHook`` and the other :data:`ENGINE_TYPES`, imported on first use.
+
+    mmengine resolves a config's ``type='mmghost.NAME'`` through this attribute until :mod:`mmghost.engine`
+    is imported (which this does) and the ``mmghost`` scope exists.
+    """
+    if name not in ENGINE_TYPES:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    from . import engine
+    return getattr(engine, name)

@@ -1,30 +1,50 @@
-"""Registries: mmghost's own scope, plus registration into mmdet's and mmseg's.
+"""Registration of the backbone into mmdet's and mmseg's model registries, whichever are installed.
 
-``import mmghost`` makes the backbone available three ways:
-
-* ``type='GhostNetV2'`` inside any mmdet or mmseg config (registered into both registries);
-* ``type='mmghost.GhostNetV2'`` from any scope (mmghost's registry is a child of mmengine's root);
-* ``mmghost.registry.MODELS.build(...)`` directly.
+``import mmghost`` registers ``GhostNetV2`` into ``mmdet.registry.MODELS`` and/or
+``mmseg.registry.MODELS`` and touches no other registry: ``type='GhostNetV2'`` works in any mmdet or mmseg
+config, and ``type='mmghost.GhostNetV2'`` from any scope (mmengine resolves it as the attribute
+``mmghost.GhostNetV2``). The hooks and optim wrappers live in the ``mmghost`` scope, which
+:mod:`mmghost.engine.registry` creates when the engine is first used.
 """
-from typing import Type
+from importlib import import_module
+from typing import List, Type
 
-from mmdet.registry import MODELS as DET_MODELS
-from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
-from mmseg.registry import MODELS as SEG_MODELS
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmghost', locations=['mmghost.models'])
+DOWNSTREAM_PACKAGES = ('mmdet', 'mmseg')  # the OpenMMLab packages whose model registry takes the backbone
+
+
+def _installed_model_registries() -> List[Registry]:
+    """The ``MODELS`` registries of the installed packages of :data:`DOWNSTREAM_PACKAGES`.
+
+    Raises:
+        ImportError: neither mmdet nor mmseg can be imported.
+    """
+    registries = []
+    for package in DOWNSTREAM_PACKAGES:
+        try:
+            registries.append(import_module(f'{package}.registry').MODELS)
+        except ModuleNotFoundError as error:
+            if error.name not in (package, f'{package}.registry'):
+                raise  # installed but broken: its own error says why
+    if not registries:
+        raise ImportError('mmghost needs mmdet (pip install "mmghost[mmdet]") or mmsegmentation '
+                          '(pip install "mmghost[mmseg]"); neither can be imported')
+    return registries
+
+
+MODEL_REGISTRIES = _installed_model_registries()
 
 
 def register_model(cls: Type) -> Type:
-    """Register ``cls`` in the mmghost, mmdet and mmseg model registries.
+    """Register ``cls`` under its own name in the model registry of mmdet and/or mmseg.
 
     Args:
-        cls: The module class to register under its own name.
+        cls: The module class to register.
 
     Returns:
         The class itself, so this works as a decorator.
     """
-    for registry in (MODELS, DET_MODELS, SEG_MODELS):
+    for registry in MODEL_REGISTRIES:
         registry.register_module(module=cls)
     return cls

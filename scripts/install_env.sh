@@ -1,78 +1,82 @@
 #!/usr/bin/env bash
-# Create .venv/ with the pinned OpenMMLab stack, mmcv 2.1.0 built with its compiled ops, and mmghost.
+# Build one of mmghost's two tested environments.
 #
-# The mmcv wheel is built once from the PyPI sdist and cached outside the repository
-# (MMGHOST_WHEEL_CACHE, default ~/.cache/mmghost/wheels), keyed by mmcv, torch and CUDA version,
-# so a second install takes seconds. Every step stops the script with a message on failure.
+#   bash scripts/install_env.sh [modern|compat]
+#
+# modern (default; VENV default .venv): torch 2.14.1, mmcv 2.1.0 with its compiled ops, mmengine 0.10.7,
+#   mmdet 3.3.0, mmsegmentation 1.2.2, timm, onnx, onnxruntime, mmghost (editable, with extras).
+# compat (VENV default .venv-compat): the stack most OpenMMLab users run: Python 3.11, torch 2.1.2 +
+#   torchvision 0.16.2 from PyPI, numpy<2, mmengine 0.10.7, mmcv 2.1.0 with its compiled ops, mmdet 3.3.0 and
+#   mmsegmentation 1.2.2 (without their declared deps) plus their run-time deps, timm, pytest, mmghost (editable).
+#
+# mmcv is built by scripts/build_mmcv.sh and cached outside the repository, so a second install takes
+# seconds. Every step prints the seconds elapsed and stops the script with a message on failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-VENV="${VENV:-$ROOT/.venv}"
-PYTHON="${PYTHON:-python3}"
-TORCH_VERSION=2.14.1
-TORCHVISION_VERSION=0.29.1
-MMCV_VERSION=2.1.0
+STACK="${1:-modern}"
 MMENGINE_VERSION=0.10.7
 MMDET_VERSION=3.3.0
 MMSEG_VERSION=1.2.2
-CACHE_DIR="${MMGHOST_WHEEL_CACHE:-$HOME/.cache/mmghost/wheels}"
 
-step() { printf '\n[install] %s\n' "$*"; }
-die() { printf '\n[install] ERROR: %s\n' "$*" >&2; exit 1; }
+step() { printf '\n[install %s +%ss] %s\n' "$STACK" "$SECONDS" "$*"; }
+die() { printf '\n[install %s] ERROR: %s\n' "$STACK" "$*" >&2; exit 1; }
 trap 'die "step failed at line $LINENO: $BASH_COMMAND"' ERR
+
+case "$STACK" in
+  modern)
+    VENV="${VENV:-$ROOT/.venv}"
+    PYTHON="${PYTHON:-python3}"
+    TORCH_VERSION=2.14.1
+    TORCHVISION_VERSION=0.29.1
+    NUMPY_SPEC=numpy
+    ;;
+  compat)
+    VENV="${VENV:-$ROOT/.venv-compat}"
+    PYTHON="${PYTHON:-python3.11}"
+    TORCH_VERSION=2.1.2
+    TORCHVISION_VERSION=0.16.2
+    NUMPY_SPEC='numpy<2'
+    TIMM_VERSION=1.0.15
+    ;;
+  *) die "unknown stack '$STACK': expected 'modern' or 'compat'" ;;
+esac
 
 if [ ! -x "$VENV/bin/python" ]; then
   step "creating $VENV with $PYTHON"
   "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install --disable-pip-version-check)
+if [ "$STACK" = compat ]; then
+  "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11)' || die "the compat stack needs Python 3.11 (set PYTHON)"
+fi
+# Every pip call of this stack keeps torch, torchvision and numpy where the first step put them.
+CONSTRAINTS="$VENV/mmghost-constraints.txt"
+printf 'torch==%s\ntorchvision==%s\n%s\n' "$TORCH_VERSION" "$TORCHVISION_VERSION" "$NUMPY_SPEC" > "$CONSTRAINTS"
+PIP=("$PY" -m pip install --disable-pip-version-check -c "$CONSTRAINTS")
 
 step "torch $TORCH_VERSION, torchvision $TORCHVISION_VERSION and build tools"
-"${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" \
+"${PIP[@]}" "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "$NUMPY_SPEC" \
   "setuptools>=77,<81" wheel ninja addict yapf packaging pyyaml opencv-python \
   "mmengine==$MMENGINE_VERSION"
 
-cuda_tag=$("$PY" - <<'PY'
-import shutil, torch
-has_gpu = torch.cuda.is_available() and shutil.which('nvcc') is not None
-print(f"cu{torch.version.cuda.replace('.', '')}" if has_gpu and torch.version.cuda else 'cpu')
-PY
-)
-torch_tag=$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])')
-key="mmcv-$MMCV_VERSION-torch$torch_tag-$cuda_tag-py$("$PY" -c 'import sys; print(f"{sys.version_info[0]}{sys.version_info[1]}")')"
-wheel_dir="$CACHE_DIR/$key"
+step "mmcv with compiled ops"
+PYTHON="$PY" bash "$ROOT/scripts/build_mmcv.sh"
 
-has_mmcv_ops() { "$PY" -c 'import mmcv, mmcv._ext; from mmcv.ops import nms; assert mmcv.__version__ == "'"$MMCV_VERSION"'"' 2>/dev/null; }
-
-if has_mmcv_ops; then
-  step "mmcv $MMCV_VERSION with ops already installed"
+if [ "$STACK" = compat ]; then
+  step "mmdet $MMDET_VERSION, mmsegmentation $MMSEG_VERSION (no deps) and their run-time dependencies"
+  "${PIP[@]}" --no-deps "mmdet==$MMDET_VERSION" "mmsegmentation==$MMSEG_VERSION"
+  "${PIP[@]}" pycocotools scipy shapely terminaltables tqdm six ftfy regex matplotlib prettytable \
+    "timm==$TIMM_VERSION" pytest
+  step "mmghost (editable, both downstream extras; its declared ranges must hold this stack)"
+  "${PIP[@]}" -e "$ROOT[all]"
+  step "checking imports (mmghost's own import is tested by tests_compat/)"
+  "$PY" -c 'import torch, mmcv.ops, mmdet.models, mmseg.models, timm; print("torch", torch.__version__, "ok")'
 else
-  if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
-    step "building mmcv $MMCV_VERSION ($cuda_tag ops) from the PyPI sdist; takes ~15-30 min on 2 cores"
-    build="$(mktemp -d)"
-    "$PY" -m pip download --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$build"
-    tar -xzf "$build"/mmcv-"$MMCV_VERSION".tar.gz -C "$build"
-    src="$build/mmcv-$MMCV_VERSION"
-    # torch >= 2.6 headers require C++20; mmcv 2.1.0 hard-codes C++17.
-    sed -i -e 's/-std=c++17/-std=c++20/g' -e 's#/std:c++17#/std:c++20#g' "$src/setup.py"
-    grep -q 'c++20' "$src/setup.py" || die "could not patch mmcv setup.py for C++20"
-    if [ "$cuda_tag" != cpu ]; then export FORCE_CUDA=1; fi
-    MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-      "$PY" -m pip wheel --no-build-isolation --no-deps "$src" -w "$build/wheel"
-    mkdir -p "$CACHE_DIR"
-    tmp="$(mktemp -d "$CACHE_DIR/.partial-XXXXXX")"
-    cp "$build"/wheel/mmcv-*.whl "$tmp"/
-    rm -rf "$wheel_dir" && mv "$tmp" "$wheel_dir"   # publish the cache entry atomically
-    rm -rf "$build"
-  fi
-  step "installing mmcv from $wheel_dir"
-  "${PIP[@]}" --no-deps --force-reinstall "$wheel_dir"/mmcv-*.whl
-  has_mmcv_ops || { rm -rf "$wheel_dir"; die "mmcv installed without working compiled ops (mmcv._ext); removed the cached wheel $wheel_dir, rerun to rebuild"; }
+  step "mmdet $MMDET_VERSION, mmsegmentation $MMSEG_VERSION, test and deployment tools, mmghost (editable)"
+  "${PIP[@]}" "mmdet==$MMDET_VERSION" "mmsegmentation==$MMSEG_VERSION" -e "$ROOT[all,tests,deploy]"
+
+  step "checking imports"
+  "$PY" -c 'import mmcv.ops, mmdet.models, mmseg.models, mmghost, timm; print("mmghost", mmghost.__version__, "ok")'
 fi
-
-step "mmdet $MMDET_VERSION, mmsegmentation $MMSEG_VERSION, test and deployment tools, mmghost (editable)"
-"${PIP[@]}" "mmdet==$MMDET_VERSION" "mmsegmentation==$MMSEG_VERSION" -e "$ROOT[tests,deploy]"
-
-step "checking imports"
-"$PY" -c 'import mmcv.ops, mmdet.models, mmseg.models, mmghost, timm; print("mmghost", mmghost.__version__, "ok")'
+step "done"

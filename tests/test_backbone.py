@@ -32,6 +32,18 @@ def test_every_index_has_ceil_consistent_shape(size):
         assert torch.isfinite(out).all()
 
 
+@pytest.mark.parametrize('out_indices,num_built', [((2, 4, 6, 8), 9), ((1, 7), 8), ((2, ), 3), ((9, ), 10)])
+def test_stages_after_the_last_tap_are_not_built(out_indices, num_built):
+    model = GhostNetV2(out_indices=out_indices)
+    assert len(model.blocks) == num_built
+    assert model.unbuilt_modules == tuple(f'blocks.{i}' for i in range(num_built, 10))
+    assert not any(name.startswith(model.unbuilt_modules) for name in model.state_dict())
+    assert model.stage_channels == STAGE_CHANNELS_1X  # the table still describes the whole network
+    # Every parameter takes part in the loss: no find_unused_parameters needed under DDP.
+    sum(out.mean() for out in model.train()(torch.randn(2, 3, 64, 64))).backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
 def test_out_indices_subset_returns_only_those():
     model = GhostNetV2(out_indices=(1, 7)).eval()
     outputs = model(torch.randn(1, 3, 64, 96))
@@ -69,10 +81,13 @@ def test_dilation_follows_the_replaced_strides():
     first = model.blocks[5][0]  # stride-2 block turned into stride 1: its input is at dilation 1
     assert first.conv_dw.stride == (1, 1) and first.conv_dw.dilation == (1, 1)
     assert first.ghost2.cheap_operation[0].dilation == (2, 2)
-    assert model.blocks[6][0].ghost1.short_conv[2].dilation == (1, 2)
     assert model.blocks[7][0].conv_dw.dilation == (2, 2)
     assert model.blocks[8][0].ghost1.cheap_operation[0].dilation == (4, 4)
-    assert model.blocks[8][0].ghost1.short_conv[4].dilation == (4, 1)
+    # DFC attention pools by twice the dilation and runs its convs undilated, as trained.
+    assert model.blocks[6][0].ghost1.short_conv.dilation == 2
+    assert model.blocks[8][0].ghost1.short_conv.dilation == 4
+    assert all(conv.dilation == (1, 1) for conv in model.modules()
+               if isinstance(conv, nn.Conv2d) and conv.kernel_size in ((1, 5), (5, 1)))
 
 
 def test_dfc_attention_placement():

@@ -43,16 +43,27 @@ def test_missing_ade20k_root_is_named(tmp_path):
     assert "'data/ade/ADEChallengeData2016/images/training' does not exist" in stderr
 
 
+def test_annotation_file_that_is_not_a_json_object_is_named(workspace):
+    (workspace / 'data/demo_coco/annotations/instances_train.json').write_text(
+        'version https://git-lfs.github.com/spec/v1\noid sha256:0\n')  # a Git LFS pointer, never fetched
+    stderr = fails([TRAIN, CONFIG], workspace)
+    assert ("train annotation file 'data/demo_coco/annotations/instances_train.json' is not a JSON object: it "
+            "starts with b'version https://git-lfs") in stderr
+
+
 def test_invalid_json_annotation_is_named(workspace):
+    """Malformed JSON further on is found by mmdet's loader; the error names the file."""
     (workspace / 'data/demo_coco/annotations/instances_train.json').write_text('{"images": [')
     stderr = fails([TRAIN, CONFIG], workspace)
-    assert "annotation file 'data/demo_coco/annotations/instances_train.json' is not valid JSON" in stderr
+    assert ("annotation file 'data/demo_coco/annotations/instances_train.json' could not be loaded by CocoDataset "
+            "(JSONDecodeError: Expecting value: line 1 column 13 (char 12))") in stderr
 
 
 def test_non_coco_json_annotation_is_named(workspace):
     (workspace / 'data/demo_coco/annotations/instances_val.json').write_text(json.dumps({'images': []}))
     stderr = fails([TRAIN, CONFIG], workspace)
-    assert "instances_val.json' is not COCO-format: it lacks the lists ['annotations', 'categories']" in stderr
+    assert ("annotation file 'data/demo_coco/annotations/instances_val.json' could not be loaded by CocoDataset "
+            "(KeyError: 'categories')") in stderr
 
 
 def test_undecodable_image_stops_training_naming_the_file(workspace):

@@ -42,7 +42,7 @@ def test_flop_analyzer_counts_the_dfc_elementwise_ops():
     gates = [m.short_conv for m in backbone.modules() if getattr(m, 'short_conv', None) is not None]
     assert len(gates) == 14
     # at least sigmoid + up-sampling + multiply over every gated map are added
-    assert with_dfc - plain > 2 * sum(g[0].out_channels for g in gates) * 4
+    assert with_dfc - plain > 2 * sum(g.get_submodule('0').out_channels for g in gates) * 4
 
 
 def test_get_flops_tool_reports_the_paper_figure(tmp_path):

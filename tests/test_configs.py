@@ -1,11 +1,11 @@
 """Every shipped config builds its model, and the model runs loss/predict/tensor on tiny inputs."""
+import copy
 import glob
 import os.path as osp
 
 import pytest
 import torch
 from mmdet.testing import demo_mm_inputs
-from mmengine.config import Config
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
@@ -15,13 +15,6 @@ CONFIG_DIR = osp.join(osp.dirname(__file__), '..', 'configs')
 DET_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*_coco.py')))
 SEG_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*_ade20k.py')))
 SIZES = [(96, 128), (97, 75)]
-
-
-def build(path: str, **overrides) -> torch.nn.Module:
-    """The config's model with random backbone weights (no download), SyncBN as BN on CPU."""
-    cfg = Config.fromfile(path)
-    cfg.merge_from_dict({f'model.{key}': value for key, value in overrides.items()})
-    return build_model(cfg)
 
 
 def seg_inputs(sizes, num_classes: int):
@@ -34,15 +27,35 @@ def seg_inputs(sizes, num_classes: int):
     return dict(inputs=inputs, data_samples=samples)
 
 
+def test_build_model_applies_overrides_without_consuming_them():
+    """mmengine's merge pops ``_delete_`` from what it is given: the same overrides must work twice."""
+    overrides = {'backbone': dict(_delete_=True, type='MobileNetV2', out_indices=(2, 4, 7), init_cfg=None),
+                 'neck.in_channels': [32, 96, 1280], 'bbox_head.num_classes': 3}
+    snapshot = copy.deepcopy(overrides)
+    for _ in range(2):
+        model = build_model(osp.join(CONFIG_DIR, 'retinanet_ghostnetv2_coco.py'), overrides=overrides)
+        assert type(model.backbone).__name__ == 'MobileNetV2' and not hasattr(model.backbone, 'blocks')
+        assert model.bbox_head.num_classes == 3 and not model.training
+    assert overrides == snapshot
+
+
+def test_build_model_names_a_bad_config():
+    with pytest.raises(TypeError, match='cfg must be an mmengine Config or a config file path, got dict'):
+        build_model(dict(model=dict(type='RetinaNet')))
+    with pytest.raises(FileNotFoundError, match="'configs/nope.py' does not exist"):
+        build_model('configs/nope.py')
+
+
 def test_all_expected_configs_exist():
     names = {osp.basename(p) for p in DET_CONFIGS + SEG_CONFIGS}
     assert {'retinanet_ghostnetv2_coco.py', 'yolov3_ghostnetv2_320_coco.py', 'yolov3_ghostnetv2_416_coco.py',
-            'deeplabv3_ghostnetv2_ade20k.py', 'deeplabv3_ghostnetv2_os16_ade20k.py'} <= names
+            'rtmdet_ghostnetv2_coco.py', 'deeplabv3_ghostnetv2_ade20k.py',
+            'deeplabv3_ghostnetv2_os16_ade20k.py'} <= names
 
 
 @pytest.mark.parametrize('path', DET_CONFIGS, ids=osp.basename)
 def test_detector_runs_every_mode(path):
-    model = build(path)
+    model = build_model(path)
     neck_in = list(model.neck.in_channels)
     taps = list(model.backbone.out_channels)
     assert neck_in in (taps, taps[::-1]), 'neck in_channels must be the backbone taps'
@@ -52,7 +65,8 @@ def test_detector_runs_every_mode(path):
         total, _ = model.parse_losses(model(**data, mode='loss'))
         assert torch.isfinite(total)
         total.backward()
-        assert model.backbone.blocks[-1][0].conv.weight.grad is not None
+        last_tap = model.backbone.blocks[model.backbone.out_indices[-1]]
+        assert all(p.grad is not None for p in last_tap.parameters())
         model.eval()
         with torch.no_grad():
             data = model.data_preprocessor(demo_mm_inputs(1, [(3, *size)], num_classes=80), False)
@@ -64,7 +78,7 @@ def test_detector_runs_every_mode(path):
 
 @pytest.mark.parametrize('path', SEG_CONFIGS, ids=osp.basename)
 def test_segmentor_runs_every_mode(path):
-    model = build(path, **{'data_preprocessor.size': None, 'data_preprocessor.size_divisor': 8})
+    model = build_model(path, overrides={'data_preprocessor.size': None, 'data_preprocessor.size_divisor': 8})
     stride = model.backbone.stage_strides[-1]
     assert stride == (16 if 'os16' in path else 8)
     assert model.decode_head.in_channels == model.backbone.out_channels[model.decode_head.in_index]

@@ -6,8 +6,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mmghost.engine import build_model
 from mmghost.models import GhostNetV2
-from test_configs import build, seg_inputs
+from test_configs import seg_inputs
 from tools_helpers import ROOT
 
 sides = st.integers(min_value=32, max_value=200)
@@ -24,7 +25,7 @@ def test_backbone_shapes_finite_and_deterministic(size, widen_factor, out_indice
     images = torch.randn(1, 3, *size)
     with torch.no_grad():
         first, second = model(images), model(images)
-    assert len(first) == len(out_indices)
+    assert len(first) == len(out_indices) and len(model.blocks) == out_indices[-1] + 1
     for index, out, again in zip(out_indices, first, second):
         stride = model.stage_strides[index]
         assert out.shape == (1, model.stage_channels[index], math.ceil(size[0] / stride),
@@ -35,12 +36,13 @@ def test_backbone_shapes_finite_and_deterministic(size, widen_factor, out_indice
 
 @pytest.fixture(scope='module')
 def detector():
-    return build(str(ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'))
+    return build_model(str(ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'))
 
 
 @pytest.fixture(scope='module')
 def segmentor():
-    return build(str(ROOT / 'configs' / 'demo' / 'deeplabv3_ghostnetv2_demo.py'), **{'data_preprocessor.size': None, 'data_preprocessor.size_divisor': 8})
+    return build_model(str(ROOT / 'configs' / 'demo' / 'deeplabv3_ghostnetv2_demo.py'),
+                       overrides={'data_preprocessor.size': None, 'data_preprocessor.size_divisor': 8})
 
 
 @settings(max_examples=10, deadline=None)

@@ -24,6 +24,18 @@ def test_every_stage_matches_timm(widen_factor):
         assert outputs[-1].shape[1] == timm_model.num_features  # the final 960*w-channel map
 
 
+def test_backbone_without_the_last_conv_matches_timm(timm_100):
+    """Tapping blocks.8 builds no blocks.9; the stages that are built still compute timm's outputs."""
+    backbone = copy_from_timm(timm_100, out_indices=(4, 6, 8))
+    assert len(backbone.blocks) == 9
+    images = torch.randn(1, 3, 193, 257)
+    expected = timm_stage_outputs(timm_100, images)
+    with torch.no_grad():
+        outputs = backbone(images)
+    for out, index in zip(outputs, (4, 6, 8)):
+        torch.testing.assert_close(out, expected[index], rtol=1e-5, atol=1e-5)
+
+
 def test_one_changed_weight_is_detected(timm_100):
     """The comparison above is sensitive: scaling the weights of one DFC conv breaks it."""
     backbone = copy_from_timm(timm_100, out_indices=(9, ))
@@ -31,6 +43,6 @@ def test_one_changed_weight_is_detected(timm_100):
     expected = timm_stage_outputs(timm_100, images)[-1]
     with torch.no_grad():
         torch.testing.assert_close(backbone(images)[0], expected, rtol=1e-5, atol=1e-5)
-        backbone.blocks[6][2].ghost1.short_conv[4].weight.mul_(1.5)
+        backbone.blocks[6][2].ghost1.short_conv.get_submodule('4').weight.mul_(1.5)
         with pytest.raises(AssertionError):
             torch.testing.assert_close(backbone(images)[0], expected, rtol=1e-5, atol=1e-5)

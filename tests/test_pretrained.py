@@ -37,11 +37,29 @@ def test_official_checkpoint_loads_and_matches_timm(official_file, timm_100):
         torch.testing.assert_close(out, expected[index], rtol=1e-5, atol=1e-5)
 
 
-def test_checkpoint_from_url_is_downloaded_and_loaded(official_file, timm_100, tmp_path, monkeypatch):
-    monkeypatch.setattr(torch.hub, '_hub_dir', str(tmp_path / 'hub'))
+def test_unbuilt_stage_keys_are_dropped_and_logged(official_file, timm_100):
+    backbone = GhostNetV2(out_indices=(4, 6, 8), init_cfg=dict(type='Pretrained', checkpoint=str(official_file)))
+    logger = MMLogger.get_current_instance()
+    handler = logging.StreamHandler(io.StringIO())
+    logger.addHandler(handler)
+    try:
+        backbone.init_weights()
+    finally:
+        logger.removeHandler(handler)
+    log = handler.stream.getvalue()
+    blocks_9 = sorted(k for k in timm_100.state_dict() if k.startswith('blocks.9.'))
+    assert len(blocks_9) == 6  # conv.weight and bn1's five tensors
+    assert f"Ignored 6 tensors of the stages that out_indices leaves unbuilt ['blocks.9']: {blocks_9}" in log
+    state, ignored = backbone_state_dict(torch.load(official_file, weights_only=True), backbone)
+    assert set(state) == set(backbone.state_dict())
+    assert [k for k in ignored if not k.endswith(('total_ops', 'total_params'))
+            and not k.startswith(('conv_head.', 'classifier.'))] == blocks_9
+
+
+def test_checkpoint_from_file_url_is_loaded(official_file, timm_100):
+    """file:// URLs name local files (http(s) and mmengine's schemes: tests/test_checkpoint_loading.py)."""
     backbone = GhostNetV2(init_cfg=dict(type='Pretrained', checkpoint=official_file.as_uri()))
     backbone.init_weights()
-    assert (tmp_path / 'hub' / 'checkpoints' / official_file.name).is_file()
     torch.testing.assert_close(backbone.conv_stem.weight, timm_100.conv_stem.weight)
 
 

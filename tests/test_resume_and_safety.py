@@ -1,8 +1,6 @@
 """Kill-and-resume exactness, atomic checkpoint writes, and refusal of checkpoints that run code."""
 import os
 import pickle
-import random
-import signal
 import subprocess
 import sys
 import time
@@ -31,7 +29,7 @@ def workspace(tmp_path_factory):
 
 
 def final_state(work_dir):
-    return torch.load(work_dir / 'epoch_3.pth', weights_only=True)['state_dict']
+    return load_checkpoint_file(str(work_dir / 'epoch_3.pth'))['state_dict']
 
 
 @pytest.fixture(scope='module')
@@ -41,18 +39,36 @@ def uninterrupted(workspace):
     return final_state(work_dir)
 
 
-def test_killed_and_resumed_run_ends_with_the_same_weights(workspace, uninterrupted):
-    work_dir = workspace / 'killed'
-    command = [sys.executable, str(TRAIN), str(CONFIG), '--work-dir', str(work_dir), *OPTIONS]
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    process = subprocess.Popen(command, cwd=workspace, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while not (work_dir / 'epoch_1.pth').exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(random.Random().uniform(0, 4))  # anywhere in epoch 2, its validation or a checkpoint write
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert not (work_dir / 'epoch_3.pth').exists(), 'the run finished before it could be killed'
+# Where the killed run stops (see kill_points.py): mid-epoch 2 after its first iteration; in epoch 2's
+# checkpoint save before the file is written; during epoch 2's validation, after its checkpoint.
+KILL_AT = [('after_train_iter', 2), ('before_save_checkpoint', 4), ('before_val_iter', 4)]
+
+
+@pytest.mark.parametrize('point,iteration', KILL_AT)
+def test_killed_and_resumed_run_ends_with_the_same_weights(workspace, uninterrupted, point, iteration):
+    """SIGKILL at a point fixed by training progress (not by time), then --resume: the same final weights."""
+    work_dir = workspace / f'killed_{point}'
+    marker = workspace / f'halted_{point}'
+    config = workspace / f'halt_{point}.py'
+    config.write_text(
+        f"_base_ = '{CONFIG}'\n"
+        "custom_imports = dict(imports=['mmghost', 'kill_points'], allow_failed_imports=False)\n"
+        f"custom_hooks = _base_.custom_hooks + [dict(type='HaltAtKillPointHook', point='{point}', "
+        f"iteration={iteration}, marker='{marker}')]\n")
+    command = [sys.executable, str(TRAIN), str(config), '--work-dir', str(work_dir), *OPTIONS]
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]))
+    log = workspace / f'halt_{point}.log'
+    with open(log, 'w') as output:
+        process = subprocess.Popen(command, cwd=workspace, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:  # a hang guard only: the kill point is reached by progress, whatever the machine's speed
+            deadline = time.monotonic() + 1800
+            while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            process.kill()  # SIGKILL
+            process.wait()
+    assert marker.exists(), f'the run never reached {point}: {log.read_text()[-3000:]}'
+    assert not (work_dir / 'epoch_3.pth').exists()
     run_tool([TRAIN, CONFIG, '--work-dir', work_dir, '--resume', *OPTIONS], workspace)
     resumed = final_state(work_dir)
     assert resumed.keys() == uninterrupted.keys()

@@ -6,12 +6,14 @@ per-class table (``IoUMetric``).
 import argparse
 import os
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmghost.engine import check_dataset_paths, load_config, setup_runtime
-from mmghost.utils import load_checkpoint_file
+from mmghost.engine.data_check import annotation_errors_named
+from mmghost.engine.switches import enable_tta
+from mmghost.utils import checkpoint_loading, load_checkpoint_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -27,13 +29,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config with key=value pairs (keys must exist)')
+        help='override settings of the config with key=value pairs (top-level keys must exist)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
     parser.add_argument('--fuse-conv-bn', action='store_true', help='fold BatchNorm into the convs after '
                         'loading the checkpoint (deploy mode, faster inference)')
-    parser.add_argument('--tta', action='store_true', help='test-time augmentation (tta_model and '
-                        'tta_pipeline of the config)')
+    parser.add_argument('--tta', action='store_true', help='test-time augmentation: tta_model and '
+                        'tta_pipeline of the config, else a horizontal flip merged as mmdet/mmseg do')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -54,14 +56,6 @@ def enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
         cfg.visualizer.save_dir = args.show_dir
 
 
-def enable_tta(cfg: Config, config_path: str) -> None:
-    """Wrap the model in the config's ``tta_model`` and test with its ``tta_pipeline``."""
-    if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-        raise ValueError(f'--tta needs tta_model and tta_pipeline in {config_path}')
-    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-
-
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
@@ -70,9 +64,9 @@ def main() -> None:
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.tta:
-        enable_tta(cfg, args.config)
+        enable_tta(cfg)
     if args.fuse_conv_bn:
-        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='FuseConvBNHook')]
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='mmghost.FuseConvBNHook')]
     if args.out is not None and cfg.default_scope == 'mmseg':
         cfg.test_evaluator.output_dir = args.out
         cfg.test_evaluator.keep_results = True
@@ -85,7 +79,9 @@ def main() -> None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out {args.out!r}: detection results are dumped to a .pkl file')
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
-    runner.test()
+    with checkpoint_loading():  # mmengine loads its checkpoints with torch's safe unpickler
+        with annotation_errors_named():  # a malformed annotation file: name it
+            runner.test()
 
 
 if __name__ == '__main__':

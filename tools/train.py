@@ -2,27 +2,29 @@
 import argparse
 import os
 
-import torch
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmghost.engine import check_dataset_paths, latest_loadable_checkpoint, load_config, setup_runtime
-from mmghost.utils import load_checkpoint_file
+from mmghost.engine.data_check import annotation_errors_named
+from mmghost.engine.switches import enable_amp
+from mmghost.utils import checkpoint_loading, load_checkpoint_file
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a detector or segmentor')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--amp', action='store_true', help='mixed precision: fp16 AMP on GPU, bfloat16 autocast on CPU')
+    parser.add_argument('--amp', action='store_true', help='mixed precision: fp16 AMP on GPU, bfloat16 autocast '
+                        'on CPU; an AMP wrapper already in the config is kept')
     parser.add_argument('--auto-scale-lr', action='store_true', help='enable automatically scaling LR')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from this checkpoint, or without a path from the latest one in the work dir')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config with key=value pairs (keys must exist), e.g. '
+        help='override settings of the config with key=value pairs (top-level keys must exist), e.g. '
         'train_cfg.max_epochs=1 or key="[a,b]" for lists')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher')
@@ -36,11 +38,8 @@ def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
 
-    if args.amp and torch.cuda.is_available():
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
-    elif args.amp:  # no GPU: bfloat16 autocast on CPU
-        cfg.optim_wrapper.type = 'CPUAutocastOptimWrapper'
+    if args.amp:
+        enable_amp(cfg)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise ValueError(f'--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) in {args.config}')
@@ -57,7 +56,9 @@ def main() -> None:
     check_dataset_paths(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train', ))
     setup_runtime(cfg, args.launcher)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
-    runner.train()
+    with checkpoint_loading():  # mmengine loads its checkpoints with torch's safe unpickler
+        with annotation_errors_named():  # a malformed annotation file: name it
+            runner.train()
 
 
 if __name__ == '__main__':

@@ -5,10 +5,12 @@
 #   through reduce_zero_label as in ADE20K; BaseSegDataset, since ADE20KDataset fixes ADE's 150 names;
 # - crop size 160x160 (images are 128-224 px) and the matching resize scale;
 # - schedule: AdamW, a few hundred iterations, BN instead of SyncBN (one CPU process);
-# - head widths, slimmed for CPU time: at output stride 8 the real ASPP (960 -> 4 x 512 channels, three
-#   dilated 3x3 branches, 3x3 bottleneck) costs ~10 GMACs on a 160x160 crop (a 20x20 map), far more than
-#   the dilated backbone; with 64 channels it costs ~0.8 GMACs. ASPP rates are scaled with the crop (1, 12, 24, 36 for 512 px
-#   crops become 1, 4, 8, 12 for 160 px), the FCN auxiliary head has 32 channels.
+# - head widths, slimmed for CPU time: at output stride 8 the real ASPP (160 -> 4 x 512 channels, three
+#   dilated 3x3 branches, 3x3 bottleneck) costs 5.64 GMACs on a 160x160 crop (a 20x20 map), 13x the
+#   dilated backbone's 0.43 GMACs; with 64 channels it costs 0.19 GMACs (Conv2d + Linear multiply-adds of
+#   the decode head, mmghost.analysis.conv_linear_macs, 2026-11-30, 2-core x86_64 CPU). ASPP rates are
+#   scaled with the crop (1, 12, 24, 36 for 512 px crops become 1, 4, 8, 12 for 160 px), the FCN
+#   auxiliary head has 32 channels.
 _base_ = '../deeplabv3_ghostnetv2_ade20k.py'
 
 data_root = 'data/demo_ade/ADEChallengeData2016'
@@ -70,7 +72,7 @@ randomness = dict(seed=0, deterministic=False)
 # Every rank must end with the same weights (checked in multi-process runs); workers are re-created each
 # epoch so that --resume continues exactly (see ResumableRandomnessHook).
 custom_hooks = [
-    dict(type='FiniteLossHook'),
-    dict(type='ResumableRandomnessHook'),
-    dict(type='RankConsistencyHook')
+    dict(type='mmghost.FiniteLossHook'),
+    dict(type='mmghost.ResumableRandomnessHook'),
+    dict(type='mmghost.RankConsistencyHook')
 ]

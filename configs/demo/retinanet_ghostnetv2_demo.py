@@ -62,8 +62,8 @@ randomness = dict(seed=0, deterministic=False)
 # Every rank must end with the same weights (checked in multi-process runs); workers are re-created each
 # epoch so that --resume continues exactly (see ResumableRandomnessHook).
 custom_hooks = [
-    dict(type='FiniteLossHook'),
-    dict(type='ResumableRandomnessHook'),
-    dict(type='RankConsistencyHook')
+    dict(type='mmghost.FiniteLossHook'),
+    dict(type='mmghost.ResumableRandomnessHook'),
+    dict(type='mmghost.RankConsistencyHook')
 ]
 auto_scale_lr = dict(base_batch_size=8)

@@ -1,5 +1,10 @@
-"""Deployment: BN-folded inference models and ONNX export."""
+"""Deployment: BN-folded inference models and ONNX export (raw outputs, or end to end with NMS)."""
+from .end_to_end import EndToEndDetector, EndToEndSegmentor, ImagePreprocess, end_to_end
 from .fuse import fuse_model, prepare_for_cpu_inference
-from .onnx_export import TensorOutputs, export_onnx
+from .metadata import METADATA_KEY, deploy_metadata
+from .onnx_export import TensorOutputs, export_end_to_end, export_onnx
 
-__all__ = ['TensorOutputs', 'export_onnx', 'fuse_model', 'prepare_for_cpu_inference']
+__all__ = [
+    'EndToEndDetector', 'EndToEndSegmentor', 'ImagePreprocess', 'METADATA_KEY', 'TensorOutputs', 'deploy_metadata',
+    'end_to_end', 'export_end_to_end', 'export_onnx', 'fuse_model', 'prepare_for_cpu_inference'
+]

@@ -1,9 +1,15 @@
-"""ONNX export with dynamic height and width."""
-from typing import List
+"""ONNX export with dynamic batch, height and width: raw outputs, or the end-to-end model."""
+import inspect
+import json
+from typing import Any, Dict, List, Sequence
 
+import onnx
 import torch
 import torch.nn as nn
 from torch import Tensor
+
+from .end_to_end import EndToEndDetector, end_to_end
+from .metadata import METADATA_KEY
 
 
 class TensorOutputs(nn.Module):
@@ -50,7 +56,47 @@ def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17) -
         names = [f'output{i}' for i in range(len(wrapped(example)))]
     dynamic = {'images': {0: 'batch', 2: 'height', 3: 'width'}}
     dynamic.update({name: {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'} for name in names})
-    torch.onnx.export(wrapped, (example, ), path, input_names=['images'], output_names=names,
-                      dynamic_axes=dynamic, opset_version=opset, dynamo=False)
+    trace_to_onnx(wrapped, example, path, names, dynamic, opset)
     return names
 
+
+def trace_to_onnx(module: nn.Module, example: Tensor, path: str, output_names: List[str],
+                  dynamic_axes: Dict[str, Dict[int, str]], opset: int) -> None:
+    """``torch.onnx.export`` by tracing, with input ``images`` (torch >= 2.5 is told not to use dynamo)."""
+    tracing = {'dynamo': False} if 'dynamo' in inspect.signature(torch.onnx.export).parameters else {}
+    torch.onnx.export(module, (example, ), path, input_names=['images'], output_names=output_names,
+                      dynamic_axes=dynamic_axes, opset_version=opset, **tracing)
+
+
+def export_end_to_end(model: nn.Module, path: str, metadata: Dict[str, Any], example_hw: Sequence[int] = (320, 320),
+                      opset: int = 17) -> List[str]:
+    """Export a detector or segmentor as one graph: uint8 BGR images in, predictions out.
+
+    See :mod:`mmghost.deploy.end_to_end` for the inputs and outputs. Batch, height and width are dynamic.
+
+    Args:
+        model: An mmdet detector or mmseg segmentor, in eval mode.
+        path: The ``.onnx`` file to write.
+        metadata: Stored as JSON under the ``mmghost`` metadata key (see :func:`deploy_metadata`).
+        example_hw: Height and width of the tracing example (>= 64). Defaults to (320, 320).
+        opset: ONNX opset. Defaults to 17.
+
+    Returns:
+        The names of the outputs.
+    """
+    if len(example_hw) != 2 or min(example_hw) < 64:
+        raise ValueError(f'example_hw must be (H, W) with H, W >= 64, got {tuple(example_hw)}')
+    wrapped = end_to_end(model)
+    example = torch.randint(0, 256, (1, *example_hw, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    if isinstance(wrapped, EndToEndDetector):
+        names = ['boxes', 'scores', 'labels']
+        dynamic = {name: {0: 'batch'} for name in names}
+    else:
+        names = ['class_map']
+        dynamic = {'class_map': {0: 'batch', 1: 'height', 2: 'width'}}
+    dynamic['images'] = {0: 'batch', 1: 'height', 2: 'width'}
+    trace_to_onnx(wrapped, example, path, names, dynamic, opset)
+    graph = onnx.load(path)
+    graph.metadata_props.add(key=METADATA_KEY, value=json.dumps(metadata, sort_keys=True))
+    onnx.save(graph, path)
+    return names

@@ -5,7 +5,9 @@ from typing import Union
 import torch
 import torch.nn as nn
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
-from mmengine.registry import OPTIM_WRAPPERS
+
+from .autocast import full_precision_tiny_convs
+from .registry import OPTIM_WRAPPERS
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -16,7 +18,9 @@ class CPUAutocastOptimWrapper(AmpOptimWrapper):
     without one). bfloat16 has float32's exponent range, so its loss scaler is disabled; with ``'float16'``
     the loss is scaled exactly as ``AmpOptimWrapper`` does on a GPU (``torch.amp.GradScaler`` on CPU), which
     makes fp16 training of a model checkable on a CPU-only machine. Backward, step, clipping and the
-    ``loss_scaler`` entry of the checkpoint are ``AmpOptimWrapper``'s.
+    ``loss_scaler`` entry of the checkpoint are ``AmpOptimWrapper``'s. Convolutions whose input is smaller
+    than their kernel run in float32 (:func:`~mmghost.engine.autocast.full_precision_tiny_convs`): oneDNN's
+    native bf16 kernels compute wrong weight gradients for some of them.
 
     Args:
         dtype: Autocast dtype name, ``'bfloat16'`` or ``'float16'``. Defaults to ``'bfloat16'``.
@@ -40,5 +44,7 @@ class CPUAutocastOptimWrapper(AmpOptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module):
-        with OptimWrapper.optim_context(self, model), torch.autocast('cpu', dtype=self.cast_dtype):
+        """Gradient accumulation as ``OptimWrapper``; CPU autocast, with convs on tiny maps in float32."""
+        with OptimWrapper.optim_context(self, model), torch.autocast('cpu', dtype=self.cast_dtype), \
+                full_precision_tiny_convs(model):
             yield

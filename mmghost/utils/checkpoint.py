@@ -1,72 +1,191 @@
-"""Checkpoint loading without executing arbitrary pickles.
+"""Checkpoint loading that runs no code from the file.
 
-torch >= 2.6 loads with ``weights_only=True``, which refuses the few Python objects that mmengine
-checkpoints hold (``HistoryBuffer`` in the message hub, numpy arrays and scalars). Instead of switching
-the safety off, the globals those checkpoints legitimately contain are allow-listed.
+mmengine checkpoints hold a few Python objects besides tensors: ``HistoryBuffer`` (whose pickled state
+refers to its statistics methods as ``getattr(HistoryBuffer, 'mean')``), numpy arrays, scalars and dtypes.
+torch >= 2.6 loads with ``weights_only=True`` by default and refuses them, which breaks mmengine 0.10.7's
+``--resume``, ``load_from`` and testing. The fix here allow-lists exactly those objects and maps
+``builtins.getattr`` to :func:`history_buffer_getattr`, which returns nothing but HistoryBuffer's statistics
+methods. Nothing is applied at import: :func:`checkpoint_loading` (a context) and
+:func:`allow_checkpoint_globals` (process-wide, used by the opt-in :mod:`mmghost.runtime`) are called by
+whoever needs them, and only on torch >= 2.6.
 """
+import codecs
 import os
 import os.path as osp
 import pickle
-from typing import Any, List
+import zipfile
+from collections import Counter
+from contextlib import contextmanager
+from io import BytesIO
+from typing import Any, Callable, Dict, Iterator, List, Tuple, Union
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import numpy as np
 import torch
+from mmengine.fileio import get as get_bytes
+from mmengine.fileio.backends import prefix_to_backends
+from mmengine.fileio.io import _parse_uri_prefix
 from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.utils import digit_version
+
+from .restricted_unpickler import restricted_pickle_module
+
+# torch.load defaults to weights_only=True from 2.6 on; safe_globals with (object, name) pairs exists there
+TORCH_LOADS_WEIGHTS_ONLY = digit_version(torch.__version__) >= digit_version('2.6.0')
+HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')  # pickled as getattr(HistoryBuffer, name)
+
+SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
 
-def checkpoint_safe_globals() -> List[Any]:
-    """The globals that mmengine, mmdet and mmseg checkpoints contain besides tensors and containers.
+def history_buffer_getattr(obj: Any, name: str) -> Callable:
+    """What ``builtins.getattr`` means while a checkpoint is unpickled: HistoryBuffer's statistics methods.
 
-    ``getattr`` is there because a pickled ``HistoryBuffer`` refers to its statistics methods as
-    ``getattr(HistoryBuffer, 'mean')``; the safe unpickler still calls nothing outside this list, so
-    attributes it fetches cannot be called.
+    Args:
+        obj: Must be mmengine's ``HistoryBuffer`` class.
+        name: One of :data:`HISTORY_BUFFER_STATISTICS`.
+
+    Returns:
+        The method (a plain function; the safe unpicklers never call it).
+
+    Raises:
+        pickle.UnpicklingError: anything else is asked for.
     """
-    # Float64DType, UInt32DType, ...: every numpy dtype but object arrays
+    if obj is HistoryBuffer and name in HISTORY_BUFFER_STATISTICS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f'a checkpoint may use getattr only for the statistics methods '
+                                 f'{HISTORY_BUFFER_STATISTICS} of mmengine HistoryBuffer, not for '
+                                 f'getattr({obj!r}, {name!r})')
+
+
+def checkpoint_safe_globals() -> List[SafeGlobal]:
+    """The objects that mmengine, mmdet and mmseg checkpoints contain besides tensors and containers.
+
+    Returns:
+        The list in ``torch.serialization.add_safe_globals``'s form: objects, and the pair
+        ``(history_buffer_getattr, 'builtins.getattr')``. ``builtins.getattr`` itself is not in it.
+    """
+    # Float64DType, UInt32DType, ...: every numpy dtype class but object arrays'
     numpy_dtypes = [type(np.dtype(code)) for code in np.typecodes['All'] if code != 'O']
-    return [HistoryBuffer, getattr, np.ndarray, np.dtype, np.core.multiarray._reconstruct,
-            np.core.multiarray.scalar, *numpy_dtypes]
+    # numpy's array and scalar reconstructors, found the way pickle finds them on numpy 1 and 2 alike
+    reconstruct, scalar = np.zeros(0).__reduce__()[0], np.float64(0).__reduce__()[0]
+    # What torch 2.14 allows by default and torch 2.1 does not: codecs.encode turns the latin-1 strings of
+    # protocol-2 pickles back into bytes; Counter holds the milestones of multi-step schedulers.
+    standard = [codecs.encode, Counter, set, bytearray, complex]
+    return [HistoryBuffer, np.ndarray, np.dtype, reconstruct, scalar, *numpy_dtypes, *standard,
+            (history_buffer_getattr, 'builtins.getattr')]
+
+
+def _by_name(safe_globals: List[SafeGlobal]) -> Dict[str, Any]:
+    """``'module.qualname'`` -> object, as torch's unpickler names allow-listed globals."""
+    pairs = [item if isinstance(item, tuple) else (item, f'{item.__module__}.{item.__qualname__}')
+             for item in safe_globals]
+    return {name: obj for obj, name in pairs}
+
+
+@contextmanager
+def checkpoint_loading() -> Iterator[None]:
+    """Within this context, ``torch.load`` (mmengine's loader too) accepts :func:`checkpoint_safe_globals`.
+
+    On torch < 2.6 it does nothing: mmengine's loader works there as it is.
+    """
+    if not TORCH_LOADS_WEIGHTS_ONLY:
+        yield
+        return
+    present = torch.serialization.get_safe_globals()
+    with torch.serialization.safe_globals([g for g in checkpoint_safe_globals() if g not in present]):
+        yield
 
 
 def allow_checkpoint_globals() -> None:
-    """Add :func:`checkpoint_safe_globals` to torch's ``weights_only`` allow-list, process-wide.
+    """Add :func:`checkpoint_safe_globals` to torch's ``weights_only`` allow-list for the whole process.
 
-    mmengine's own loader (``--resume``, ``load_from``) then reads its checkpoints with the safe unpickler.
+    Only on torch >= 2.6 (nothing to do before). Called by the opt-in :mod:`mmghost.runtime`.
     """
-    torch.serialization.add_safe_globals(checkpoint_safe_globals())
+    if TORCH_LOADS_WEIGHTS_ONLY:
+        torch.serialization.add_safe_globals(checkpoint_safe_globals())
+
+
+@contextmanager
+def _forced_weights_only() -> Iterator[None]:
+    """Make ``torch.load`` use its safe unpickler even where a caller passes ``weights_only=False``.
+
+    torch.hub's ``load_state_dict_from_url`` (mmengine's http(s), ``open-mmlab://`` and ``torchvision://``
+    loading) does; ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` is torch's documented switch that overrides it.
+    """
+    names = ('TORCH_FORCE_WEIGHTS_ONLY_LOAD', 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
+    saved = {name: os.environ.pop(name, None) for name in names}
+    os.environ[names[0]] = '1'
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+
+
+def _load_torch_file(file: Any, map_location: str, mmap: bool) -> Any:
+    """``torch.load`` with the safe unpickler and the checkpoint allow-list, on any torch version."""
+    if TORCH_LOADS_WEIGHTS_ONLY:
+        with checkpoint_loading():
+            return torch.load(file, map_location=map_location, weights_only=True, mmap=mmap)
+    allowed = {**torch._weights_only_unpickler._get_allowed_globals(), **_by_name(checkpoint_safe_globals())}
+    return torch.load(file, map_location=map_location, weights_only=False, mmap=mmap,
+                      pickle_module=restricted_pickle_module(allowed))
+
+
+def _load_remote(url: str, map_location: str) -> Any:
+    if url.endswith('.safetensors'):
+        from safetensors.torch import load
+        return load(get_bytes(url))
+    if TORCH_LOADS_WEIGHTS_ONLY:  # mmengine's scheme handling (http(s), s3, open-mmlab, torchvision, ...)
+        with checkpoint_loading(), _forced_weights_only():
+            return CheckpointLoader.load_checkpoint(url, map_location=map_location)
+    if _parse_uri_prefix(url) in prefix_to_backends:  # torch < 2.6: fetch the bytes, unpickle here
+        return _load_torch_file(BytesIO(get_bytes(url)), map_location, mmap=False)
+    # torch < 2.6 and a model-zoo name (open-mmlab://, torchvision://): mmengine loads it as mmdet does
+    return CheckpointLoader.load_checkpoint(url, map_location=map_location)
+
+
+def _load(filename: str, map_location: str, mmap: bool) -> Any:
+    if filename.startswith('file://'):
+        filename = url2pathname(urlparse(filename).path)
+    if '://' in filename:
+        return _load_remote(filename, map_location)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+    if filename.endswith('.safetensors'):  # a format without code: timm's hub weights
+        from safetensors.torch import load_file
+        return load_file(filename, device=map_location)
+    # mmap needs torch's zip format; legacy (non-zip) files are read whole
+    return _load_torch_file(filename, map_location, mmap and zipfile.is_zipfile(filename))
 
 
 def load_checkpoint_file(filename: str, map_location: str = 'cpu', mmap: bool = False) -> Any:
-    """Load a checkpoint from a local path or an http(s)/file URL with ``weights_only=True``.
+    """Load a checkpoint without running code from it.
 
-    URLs are downloaded once into torch hub's ``checkpoints`` directory (where mmengine keeps them).
+    Accepted: local paths and ``file://`` URLs; every scheme mmengine's ``CheckpointLoader`` knows
+    (``http(s)://``, ``s3://``, ``open-mmlab://``, ``torchvision://``, ...); torch's zip and legacy formats;
+    ``.safetensors`` files. Pickled globals must be in :func:`checkpoint_safe_globals` (or torch's own
+    allow-list of tensor types).
 
     Args:
         filename: Path or URL.
-        map_location: Where to map tensors. Defaults to ``'cpu'``.
-        mmap: Memory-map the tensors instead of reading them (a cheap completeness check).
-            Defaults to False.
+        map_location: Device to map tensors to. Defaults to ``'cpu'``.
+        mmap: Memory-map the tensors of a local zip-format file instead of reading them (a cheap
+            completeness check). Defaults to False.
 
     Returns:
-        The unpickled object (usually a dict).
+        The loaded object (usually a dict).
 
     Raises:
         FileNotFoundError: the local file does not exist.
-        ValueError: the file holds objects outside the allow-list, or is not a torch checkpoint.
+        ValueError: the file holds objects outside the allow-list, or is not a readable checkpoint.
     """
-    scheme = urlparse(filename).scheme
-    if scheme in ('http', 'https', 'file'):
-        path = osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(filename).path))
-        if not osp.isfile(path):
-            os.makedirs(osp.dirname(path), exist_ok=True)
-            torch.hub.download_url_to_file(filename, path)  # writes a temp file, then renames
-    else:
-        path = filename
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
-    allow_checkpoint_globals()  # process-wide: a safe_globals context would drop them again on exit
     try:
-        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+        return _load(filename, map_location, mmap)
     except pickle.UnpicklingError as error:
         raise ValueError(f'refusing to load {filename!r}: it holds objects outside the checkpoint '
                          f'allow-list (mmghost.utils.checkpoint.checkpoint_safe_globals). {error}') from None

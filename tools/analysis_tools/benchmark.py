@@ -1,155 +1,85 @@
-"""Throughput of GhostNetV2 against its peers, all contenders in one process and one run.
+"""Speed of every GhostNetV2 model against its MobileNetV2 twin (same neck and head), in one run.
 
-Prints markdown tables (median latency, spread, ratios to each peer) and writes them as JSON; with
-``--markdown`` also writes the report (docs/benchmarks.md). ``make bench`` runs it with the defaults.
+Each GhostNetV2 model is paired with a twin that differs only in the backbone: the same config with
+mmdet's/mmseg's MobileNetV2 (taps at the same strides, neck/head ``in_channels`` to match), or the peer
+config itself where the GhostNetV2 config was derived from it (YOLOv3-MobileNetV2, DeepLabV3-MobileNetV2,
+RTMDet-tiny). Both run the same thing in each mode, interleaved run by run:
 
-Contenders for the backbone (eval mode, same input, same thread count):
-    mmghost eager; mmghost deploy (BN folded, channels_last); optionally deploy + torch.compile;
-    onnxruntime on the exported deploy model; timm ghostnetv2_100 with the same weights (its
-    forward_features, up to the same 960-channel map); mmdet's MobileNetV2 (whole trunk).
-Then detectors (predict on a preprocessed batch), one training iteration of the demo detector,
-segmentors, and the achieved GFLOP/s of the backbone next to the machine's dense-matmul GFLOP/s.
+- ``eager``: the model's tensor forward (backbone, neck and head; no box decoding/NMS, no resizing of
+  logits), eval mode;
+- ``deploy``: BatchNorm folded into the convs of backbone, neck and head, weights and input channels_last;
+- ``onnxruntime``: the deploy model exported by :func:`mmghost.deploy.export_onnx`, run by onnxruntime.
+
+Training rows time ``train_step`` (SGD) with and without gradient checkpointing (``with_cp``), each in
+a fresh process whose peak resident memory (``getrusage`` maxrss) is read before and after the steps.
+Every deploy/onnxruntime row where GhostNetV2 is slower than its twin is profiled per operator.
+
+Prints the tables, writes JSON and optionally the markdown report (``make bench``: docs/benchmarks.md).
+``--smoke`` runs every case at tiny sizes once (for the tests; its timings mean nothing).
 """
 import argparse
 import copy
+import datetime
 import json
 import os
 import os.path as osp
 import platform
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.config import Config
 
 import mmghost  # noqa: F401  (registers GhostNetV2)
 from mmghost.analysis import conv_linear_macs
-from mmghost.deploy import export_onnx, fuse_model, prepare_for_cpu_inference
+from mmghost.deploy import TensorOutputs, export_onnx, fuse_model, prepare_for_cpu_inference
 from mmghost.engine import build_model
-from mmghost.models import GhostNetV2
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BACKBONE_CASES = [(1, 224, 224), (8, 224, 224), (1, 512, 512), (1, 800, 1333)]
+MODES = ('eager', 'deploy', 'onnxruntime')
+# The end of each resolution in GhostNetV2 (stage index) and the mmdet MobileNetV2 stage at the same place.
+GHOST_TO_MOBILENET = {2: 1, 4: 2, 6: 4, 8: 6, 9: 7}
+MOBILENET_CHANNELS = {1: 24, 2: 32, 4: 96, 6: 320, 7: 1280}
+TRAIN_MARK = 'TRAIN-RESULT '
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Benchmark GhostNetV2 against its peers')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda (timings are synchronised)')
-    parser.add_argument('--threads', type=int, default=os.cpu_count(), help='threads for every contender')
-    parser.add_argument('--warmup', type=int, default=3)
-    parser.add_argument('--repeats', type=int, default=10)
-    parser.add_argument('--compile', action='store_true', help='add torch.compile of the deploy model')
-    parser.add_argument('--only', choices=['backbone', 'detector', 'segmentor', 'train'], nargs='+',
-                        help='run only these sections')
-    parser.add_argument('--out', default='work_dirs/benchmark.json', help='JSON results')
-    parser.add_argument('--markdown', help='also write the report to this markdown file')
-    args = parser.parse_args()
-    if args.threads < 1 or args.warmup < 0 or args.repeats < 1:
-        parser.error(f'--threads and --repeats must be >= 1 and --warmup >= 0, got {args.threads}, '
-                     f'{args.repeats}, {args.warmup}')
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        parser.error('--device cuda: no GPU is available')
-    return args
+@dataclass
+class Model:
+    """How to build one contender: a config file plus model overrides, or a bare backbone config."""
+    label: str
+    config: Optional[str] = None
+    overrides: Dict[str, Any] = field(default_factory=dict)
+    backbone: Optional[dict] = None
+
+    def build(self, extra: Optional[Dict[str, Any]] = None) -> nn.Module:
+        if self.backbone is not None:
+            from mmdet.registry import MODELS
+            from mmengine.registry import init_default_scope
+            init_default_scope('mmdet')
+            model = MODELS.build(copy.deepcopy(self.backbone))
+            model.init_weights()
+            model.eval()  # mmdet's MobileNetV2.train() returns None, so no chaining
+            return model
+        return build_model(self.config, overrides={**self.overrides, **(extra or {})})
 
 
-class Timer:
-    """Median and spread of a callable's wall time, synchronised on CUDA."""
-
-    def __init__(self, device: str, warmup: int, repeats: int) -> None:
-        self.device, self.warmup, self.repeats = device, warmup, repeats
-
-    def sync(self) -> None:
-        if self.device == 'cuda':
-            torch.cuda.synchronize()
-
-    def __call__(self, fn: Callable[[], object], repeats: Optional[int] = None) -> Dict[str, float]:
-        with torch.inference_mode():
-            return self._time(fn, repeats)
-
-    def train(self, fn: Callable[[], object], repeats: Optional[int] = None) -> Dict[str, float]:
-        return self._time(fn, repeats)
-
-    def _time(self, fn: Callable[[], object], repeats: Optional[int]) -> Dict[str, float]:
-        for _ in range(self.warmup):
-            fn()
-        self.sync()
-        times = []
-        for _ in range(repeats or self.repeats):
-            start = time.perf_counter()
-            fn()
-            self.sync()
-            times.append((time.perf_counter() - start) * 1000)
-        quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
-        return dict(median_ms=statistics.median(times), p25_ms=quartiles[0], p75_ms=quartiles[2],
-                    min_ms=min(times), repeats=len(times))
-
-
-def matmul_gflops(timer: Timer, device: str, size: int = 2048) -> float:
-    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
-    return 2 * size**3 / (timer(lambda: a @ b)['median_ms'] / 1000) / 1e9
-
-
-def backbone_contenders(device: str, compile_deploy: bool) -> Dict[str, Callable[[torch.Tensor], object]]:
-    """Callables taking an NCHW batch; all GhostNetV2 contenders share timm's random weights."""
-    import timm
-    from mmdet.models.backbones import MobileNetV2
-
-    timm_model = timm.create_model('ghostnetv2_100').eval().to(device)
-    eager = GhostNetV2(out_indices=(9, )).eval()
-    eager.load_state_dict({k: v for k, v in timm_model.state_dict().items()
-                           if not k.startswith(('conv_head', 'classifier'))})
-    eager.to(device)
-    fused = fuse_model(copy.deepcopy(eager))
-    mobilenet = MobileNetV2(out_indices=(7, )).to(device)
-    mobilenet.eval()  # mmdet's MobileNetV2.train() returns None, so no chaining
-    contenders = {
-        'mmghost eager': eager,
-        'mmghost deploy': prepare_for_cpu_inference(copy.deepcopy(fused)),
-        'timm ghostnetv2_100': timm_model.forward_features,
-        'mmdet MobileNetV2': mobilenet,
-    }
-    if compile_deploy:
-        contenders['mmghost deploy+compile'] = prepare_for_cpu_inference(copy.deepcopy(fused), compile=True)
-    if device == 'cpu':
-        contenders['onnxruntime (deploy)'] = onnxruntime_session(fused)
-    return contenders
-
-
-def onnxruntime_session(model: nn.Module) -> Callable[[torch.Tensor], object]:
-    """Export ``model`` with dynamic height/width and return an onnxruntime runner on the same threads."""
-    import onnxruntime as ort
-
-    path = osp.join(tempfile.mkdtemp(), 'ghostnetv2.onnx')
-    export_onnx(model, torch.randn(1, 3, 224, 224), path)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x.numpy()})
-
-
-def run_backbones(timer: Timer, args: argparse.Namespace) -> List[dict]:
-    contenders = backbone_contenders(args.device, args.compile)
-    probe = GhostNetV2(out_indices=(9, )).eval()
-    rows = []
-    for batch, height, width in BACKBONE_CASES:
-        images = torch.randn(batch, 3, height, width, device=args.device)
-        macs = conv_linear_macs(probe, lambda: probe(images.cpu()))
-        results = {name: timer(lambda fn=fn: fn(images)) for name, fn in contenders.items()}
-        rows.append(dict(case=f'backbone b{batch} {height}x{width}', macs=macs, results=results,
-                         peers=['timm ghostnetv2_100', 'mmdet MobileNetV2']))
-    return rows
-
-
-def build_from_config(path: str, **model_overrides) -> tuple:
-    """A config's model with random backbone weights, in eval mode, and the config."""
-    cfg = Config.fromfile(path)
-    cfg.merge_from_dict({f'model.{k}': v for k, v in model_overrides.items()})
-    return build_model(cfg), cfg
+@dataclass
+class Case:
+    """A GhostNetV2 model and its twin, timed at ``size`` (batch 1) and optionally trained."""
+    name: str
+    ours: Model
+    twin: Model
+    size: Tuple[int, int]
+    heavy: bool = False
+    task: str = 'det'
+    train_batch: int = 0
+    train_size: Optional[Tuple[int, int]] = None
 
 
 def package_config(package: str, relative: str) -> str:
@@ -158,113 +88,456 @@ def package_config(package: str, relative: str) -> str:
     return osp.join(osp.dirname(module.__file__), '.mim', 'configs', relative)
 
 
-def det_inputs(model: nn.Module, height: int, width: int, batch: int = 1, training: bool = False):
-    from mmdet.testing import demo_mm_inputs
-    packed = demo_mm_inputs(batch, [(3, height, width)] * batch, num_classes=model.bbox_head.num_classes)
-    return model.data_preprocessor(packed, training)
+def config(name: str) -> str:
+    return osp.join(ROOT, 'configs', name)
 
 
-def run_detectors(timer: Timer, args: argparse.Namespace) -> List[dict]:
-    mobilenet_backbone = dict(_delete_=True, type='MobileNetV2', out_indices=(2, 4, 7), init_cfg=None)
-    pairs = [
-        ('RetinaNet b1 800x1333', (800, 1333), osp.join(ROOT, 'configs', 'retinanet_ghostnetv2_coco.py'),
-         'RetinaNet-MobileNetV2', osp.join(ROOT, 'configs', 'retinanet_ghostnetv2_coco.py'),
-         {'backbone': mobilenet_backbone, 'neck.in_channels': [32, 96, 1280]}),
-        ('YOLOv3 b1 416x416', (416, 416), osp.join(ROOT, 'configs', 'yolov3_ghostnetv2_416_coco.py'),
-         'YOLOv3-MobileNetV2', package_config('mmdet', 'yolo/yolov3_mobilenetv2_8xb24-ms-416-300e_coco.py'), {}),
+def mobilenet_twin_of(path: str) -> Model:
+    """The config at ``path`` with mmdet's MobileNetV2 tapped at the same places and frozen as far."""
+    from mmengine.config import Config
+    backbone = Config.fromfile(path).model.backbone
+    out_indices = tuple(GHOST_TO_MOBILENET[i] for i in backbone.out_indices)
+    frozen = backbone.get('frozen_stages', -1)  # GhostNetV2: the stem and blocks.0 .. blocks.{frozen - 1}
+    mobilenet = dict(_delete_=True, type='MobileNetV2', out_indices=out_indices,
+                     frozen_stages=frozen if frozen < 1 else GHOST_TO_MOBILENET[frozen - 1] + 1,
+                     norm_cfg=backbone.get('norm_cfg', dict(type='BN')), norm_eval=backbone.get('norm_eval', False))
+    return Model('MobileNetV2 twin', path, {'backbone': mobilenet,
+                                            'neck.in_channels': [MOBILENET_CHANNELS[i] for i in out_indices]})
+
+
+def cases(smoke: bool) -> List[Case]:
+    """Every GhostNetV2 model with its twin; ``smoke`` shrinks every size to a few dozen pixels."""
+    def px(size: Tuple[int, int]) -> Tuple[int, int]:
+        return (64, 96) if smoke else size
+
+    def ours(path: str) -> Model:
+        return Model('GhostNetV2', path)
+
+    mmseg_d8 = package_config('mmseg', 'mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py')
+    os16 = {'backbone.strides': (1, 2, 2, 2, 1, 1, 1), 'backbone.dilations': (1, 1, 1, 1, 1, 2, 2),
+            'decode_head.dilations': (1, 6, 12, 18)}
+    return [
+        Case('backbone', Model('GhostNetV2', backbone=dict(type='GhostNetV2', out_indices=(9, ))),
+             Model('MobileNetV2 twin', backbone=dict(type='MobileNetV2', out_indices=(7, ))), px((224, 224)),
+             task='backbone'),
+        Case('RetinaNet', ours(config('retinanet_ghostnetv2_coco.py')),
+             mobilenet_twin_of(config('retinanet_ghostnetv2_coco.py')), px((800, 1333)), heavy=True,
+             train_batch=2, train_size=px((800, 1333))),
+        Case('YOLOv3-320', ours(config('yolov3_ghostnetv2_320_coco.py')),
+             Model('YOLOv3-MobileNetV2', package_config('mmdet', 'yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py')),
+             px((320, 320))),
+        Case('YOLOv3-416', ours(config('yolov3_ghostnetv2_416_coco.py')),
+             Model('YOLOv3-MobileNetV2',
+                   package_config('mmdet', 'yolo/yolov3_mobilenetv2_8xb24-ms-416-300e_coco.py')), px((416, 416))),
+        Case('DeepLabV3 OS8', ours(config('deeplabv3_ghostnetv2_ade20k.py')),
+             Model('DeepLabV3-MobileNetV2', mmseg_d8), px((512, 512)), heavy=True, task='seg', train_batch=4,
+             train_size=px((512, 512))),
+        Case('DeepLabV3 OS16', ours(config('deeplabv3_ghostnetv2_os16_ade20k.py')),
+             Model('DeepLabV3-MobileNetV2 OS16', mmseg_d8, os16), px((512, 512)), task='seg'),
+        Case('RTMDet', ours(config('rtmdet_ghostnetv2_coco.py')),
+             Model('RTMDet-tiny', package_config('mmdet', 'rtmdet/rtmdet_tiny_8xb32-300e_coco.py')), px((640, 640))),
     ]
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='GhostNetV2 models against their MobileNetV2 twins')
+    parser.add_argument('--threads', type=int, default=os.cpu_count(), help='threads for every contender')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed runs per contender and mode')
+    parser.add_argument('--repeats', type=int, default=10, help='timed runs per contender and mode')
+    parser.add_argument('--heavy-repeats', type=int, default=3,
+                        help='timed runs for the big cases (RetinaNet 800x1333, DeepLabV3 OS8)')
+    parser.add_argument('--train-warmup', type=int, default=1, help='untimed train steps per contender')
+    parser.add_argument('--train-repeats', type=int, default=1, help='timed train steps per contender')
+    parser.add_argument('--cases', nargs='+', help='run only the cases whose names start with these')
+    parser.add_argument('--no-train', action='store_true', help='skip the training rows')
+    parser.add_argument('--profile-all', action='store_true',
+                        help='profile every deploy/onnxruntime row, not only those where GhostNetV2 is slower')
+    parser.add_argument('--smoke', action='store_true',
+                        help='tiny sizes, one run of everything: checks the script, timings are meaningless')
+    parser.add_argument('--out', default='work_dirs/benchmark.json', help='JSON results')
+    parser.add_argument('--markdown', help='also write the report to this markdown file')
+    parser.add_argument('--train-child', nargs=3, metavar=('CASE', 'WHICH', 'WITH_CP'), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    counts = dict(threads=args.threads, repeats=args.repeats, heavy_repeats=args.heavy_repeats,
+                  train_repeats=args.train_repeats)
+    warmups = dict(warmup=args.warmup, train_warmup=args.train_warmup)
+    if min(counts.values()) < 1 or min(warmups.values()) < 0:
+        parser.error(f'--threads and the repeats must be >= 1 and the warm-ups >= 0, got {counts} and {warmups}')
+    if args.smoke:
+        args.warmup, args.repeats, args.heavy_repeats, args.train_warmup, args.train_repeats = 0, 1, 1, 0, 1
+    return args
+
+
+def summary(times_ms: List[float]) -> Dict[str, float]:
+    quartiles = statistics.quantiles(times_ms, n=4) if len(times_ms) > 1 else [times_ms[0]] * 3
+    return dict(median_ms=statistics.median(times_ms), p25_ms=quartiles[0], p75_ms=quartiles[2],
+                repeats=len(times_ms))
+
+
+def time_interleaved(runners: Dict[str, Callable[[], object]], warmup: int, repeats: int) -> Dict[str, dict]:
+    """Median and quartiles of each runner's wall time; runners alternate run by run (noise hits both)."""
+    for _ in range(warmup):
+        for run in runners.values():
+            run()
+    times: Dict[str, List[float]] = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: summary(values) for name, values in times.items()}
+
+
+def onnxruntime_session(model: nn.Module, example: torch.Tensor, path: str, threads: int,
+                        profile_prefix: Optional[str] = None):
+    """Export ``model`` to ``path`` (if not there yet) and open an onnxruntime session on ``threads``."""
+    import onnxruntime as ort
+    if not osp.isfile(path):
+        export_onnx(model, example, path)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+
+
+def relative_difference(outputs: Sequence, reference: Sequence[torch.Tensor]) -> float:
+    """max |a - b| / max |b| over all outputs."""
+    diff = max(float((torch.as_tensor(a).float() - b).abs().max()) for a, b in zip(outputs, reference))
+    return diff / max(float(b.abs().max()) for b in reference)
+
+
+class Contender:
+    """One model in its three modes at one input size (eager outputs kept as the reference)."""
+
+    def __init__(self, model: nn.Module, images: torch.Tensor, workdir: str, tag: str, threads: int) -> None:
+        self.eager = TensorOutputs(model).eval()
+        self.images, self.threads = images, threads
+        self.macs = conv_linear_macs(model, lambda: self.eager(images))
+        self.params = sum(p.numel() for p in model.parameters())
+        with torch.inference_mode():
+            self.reference = self.eager(images)
+        self.fused = fuse_model(copy.deepcopy(model))
+        self.onnx_path = osp.join(workdir, f'{tag}.onnx')
+
+    def runner(self, mode: str) -> Callable[[], object]:
+        if mode == 'eager':
+            return lambda: self.eager(self.images)
+        if mode == 'deploy':
+            deploy = prepare_for_cpu_inference(TensorOutputs(copy.deepcopy(self.fused)).eval())
+            return lambda: deploy(self.images)
+        session = onnxruntime_session(self.fused, self.images, self.onnx_path, self.threads)
+        feed = {session.get_inputs()[0].name: self.images.numpy()}
+        return lambda: session.run(None, feed)
+
+    def profile(self, mode: str) -> Dict[str, Dict[str, float]]:
+        """Self time (ms) and calls per operator over one run: torch.profiler, or onnxruntime's profiler."""
+        if mode == 'onnxruntime':
+            prefix = osp.join(osp.dirname(self.onnx_path), 'ort_profile')
+            session = onnxruntime_session(self.fused, self.images, self.onnx_path, self.threads, prefix)
+            feed = {session.get_inputs()[0].name: self.images.numpy()}
+            session.run(None, feed)
+            session.run(None, feed)
+            return onnxruntime_ops(session.end_profiling())
+        run = self.runner(mode)
+        with torch.inference_mode():
+            run()
+            with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+                run()
+        return {event.key: dict(ms=event.self_cpu_time_total / 1000, calls=event.count)
+                for event in prof.key_averages() if event.self_cpu_time_total > 0}
+
+
+def onnxruntime_ops(trace_path: str) -> Dict[str, Dict[str, float]]:
+    """Kernel time (ms) and calls per operator type in the last run of an onnxruntime profile."""
+    with open(trace_path) as f:
+        events = json.load(f)
+    os.remove(trace_path)
+    last_run = max(e['ts'] for e in events if e.get('name') == 'model_run')
+    ops: Dict[str, Dict[str, float]] = {}
+    for event in events:
+        if event.get('cat') == 'Node' and event['name'].endswith('_kernel_time') and event['ts'] >= last_run:
+            op = ops.setdefault(event['args']['op_name'], dict(ms=0.0, calls=0))
+            op['ms'] += event['dur'] / 1000
+            op['calls'] += 1
+    return ops
+
+
+def compare_ops(ours: Dict[str, Dict[str, float]], twin: Dict[str, Dict[str, float]], top: int = 8) -> dict:
+    """The operators that cost GhostNetV2 most, beside the twin's, and the one with the largest excess."""
+    names = sorted(ours, key=lambda k: -ours[k]['ms'])[:top]
+    empty = dict(ms=0.0, calls=0)
+    table = [dict(op=name, ours_ms=ours[name]['ms'], ours_calls=ours[name]['calls'],
+                  twin_ms=twin.get(name, empty)['ms'], twin_calls=twin.get(name, empty)['calls']) for name in names]
+    excess = {name: ours[name]['ms'] - twin.get(name, empty)['ms'] for name in ours}
+    worst = max(excess, key=excess.get)
+    return dict(top=table, largest_excess_op=worst, largest_excess_ms=excess[worst],
+                ours_total_ms=sum(v['ms'] for v in ours.values()), twin_total_ms=sum(v['ms'] for v in twin.values()))
+
+
+def randomise_norm_statistics(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Random BatchNorm statistics and affine parameters (in place), so that folding them is checked."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            for tensor, low, high in ((module.running_mean, -0.5, 0.5), (module.running_var, 0.5, 2.0),
+                                      (module.weight, 0.5, 1.5), (module.bias, -0.5, 0.5)):
+                if tensor is not None:
+                    tensor.data.uniform_(low, high, generator=generator)
+    return model
+
+
+def network_input(case: Case, model: nn.Module) -> torch.Tensor:
+    """One normalised image at the case's size, padded as the model's data preprocessor pads it."""
+    divisor = getattr(getattr(model, 'data_preprocessor', None), 'pad_size_divisor', 1)
+    height, width = (-(-side // divisor) * divisor for side in case.size)
+    return torch.randn(1, 3, height, width)
+
+
+def run_case(case: Case, args: argparse.Namespace, workdir: str) -> List[dict]:
+    """Rows (one per mode) of one case: latency of both contenders, MACs, params, ratios, profiles."""
+    models = dict(ours=randomise_norm_statistics(case.ours.build()), twin=randomise_norm_statistics(case.twin.build()))
+    images = network_input(case, models['ours'])
+    contenders = {which: Contender(model, images, workdir, f'{case.name}-{which}'.replace(' ', '_'), args.threads)
+                  for which, model in models.items()}
+    del models
+    repeats = args.heavy_repeats if case.heavy else args.repeats
     rows = []
-    for case, (height, width), ours, peer_name, peer_path, peer_overrides in pairs:
-        results = {}
-        for name, path, overrides in ((f'{case.split()[0]}-GhostNetV2', ours, {}),
-                                      (peer_name, peer_path, peer_overrides)):
-            model, _ = build_from_config(path, **overrides)
-            model.to(args.device)
-            data = det_inputs(model, height, width)
-            data = dict(inputs=data['inputs'].to(args.device), data_samples=data['data_samples'])
-            results[name] = timer(lambda m=model, d=data: m(**d, mode='predict'))
-        rows.append(dict(case=f'detector {case}', results=results, peers=[peer_name]))
+    for mode in MODES:
+        runners = {which: c.runner(mode) for which, c in contenders.items()}
+        with torch.inference_mode():
+            results = time_interleaved(runners, args.warmup, repeats)
+            differences = {which: relative_difference(runners[which](), c.reference)
+                           for which, c in contenders.items()}
+        row = dict(case=case.name, size=list(images.shape[-2:]), mode=mode, twin_model=case.twin.label,
+                   ghostnetv2=dict(results['ours'], macs=contenders['ours'].macs, params=contenders['ours'].params,
+                             rel_diff_vs_eager=differences['ours']),
+                   twin=dict(results['twin'], macs=contenders['twin'].macs, params=contenders['twin'].params,
+                                    rel_diff_vs_eager=differences['twin']))
+        row['speed_ratio'] = row['twin']['median_ms'] / row['ghostnetv2']['median_ms']
+        row['mac_ratio'] = row['ghostnetv2']['macs'] / row['twin']['macs']
+        if mode != 'eager' and (row['speed_ratio'] < 1.0 or args.profile_all):
+            row['profile'] = compare_ops(contenders['ours'].profile(mode), contenders['twin'].profile(mode))
+        print(format_inference([row]).splitlines()[-1], flush=True)
+        rows.append(row)
+        del runners
     return rows
 
 
-def run_train_step(timer: Timer, args: argparse.Namespace) -> List[dict]:
-    from mmengine.optim import build_optim_wrapper
-
-    model, cfg = build_from_config(osp.join(ROOT, 'configs', 'demo', 'retinanet_ghostnetv2_demo.py'))
-    model.to(args.device).train()
-    optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    from mmdet.testing import demo_mm_inputs
-    packed = demo_mm_inputs(8, [(3, 320, 320)] * 8, num_classes=model.bbox_head.num_classes)
-    result = timer.train(lambda: model.train_step(packed, optim_wrapper), repeats=max(3, args.repeats // 2))
-    return [dict(case='train step: demo RetinaNet, b8 320x320', results={'RetinaNet-GhostNetV2 (demo)': result},
-                 peers=[])]
-
-
-def run_segmentors(timer: Timer, args: argparse.Namespace) -> List[dict]:
+def train_data(case: Case, model: nn.Module, batch: int) -> dict:
+    """A packed batch (images + annotations) of ``batch`` images at the case's training size."""
+    height, width = case.train_size
+    if case.task == 'det':
+        from mmdet.testing import demo_mm_inputs
+        return demo_mm_inputs(batch, [(3, height, width)] * batch, num_classes=model.bbox_head.num_classes)
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
-
-    results = {}
-    for name, path in (('DeepLabV3-GhostNetV2 (OS8)', osp.join(ROOT, 'configs', 'deeplabv3_ghostnetv2_ade20k.py')),
-                       ('DeepLabV3-MobileNetV2 (OS8)', package_config(
-                           'mmseg', 'mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py'))):
-        model, _ = build_from_config(path)
-        model.to(args.device)
-        sample = SegDataSample(metainfo=dict(img_shape=(512, 512), ori_shape=(512, 512)))
-        sample.gt_sem_seg = PixelData(data=torch.zeros(1, 512, 512, dtype=torch.long))
-        data = model.data_preprocessor(dict(inputs=[torch.randint(0, 256, (3, 512, 512), dtype=torch.uint8)],
-                                            data_samples=[sample]), False)
-        data = dict(inputs=data['inputs'].to(args.device), data_samples=data['data_samples'])
-        results[name] = timer(lambda m=model, d=data: m(**d, mode='predict'), repeats=max(3, args.repeats // 3))
-    return [dict(case='segmentor b1 512x512', results=results, peers=['DeepLabV3-MobileNetV2 (OS8)'])]
+    num_classes = model.decode_head.num_classes
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.randint(0, 256, (3, height, width), dtype=torch.uint8))
+        sample = SegDataSample(metainfo=dict(img_shape=(height, width), ori_shape=(height, width)))
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, num_classes, (1, height, width)))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
 
 
-def format_rows(rows: List[dict], matmul: float) -> str:
-    lines = ['| case | contender | median ms | p25-p75 ms | ratio vs peers (>1: faster) | GFLOP/s |',
-             '|---|---|---|---|---|---|']
+def max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def train_child(args: argparse.Namespace) -> None:
+    """In this fresh process: time train steps of one contender and print them with the peak memory."""
+    from mmengine.optim import OptimWrapper
+    case_name, which, with_cp = args.train_child
+    case = next(c for c in cases(args.smoke) if c.name == case_name)
+    spec = case.ours if which == 'ours' else case.twin
+    overrides = {'backbone.with_cp': with_cp == '1'}
+    if case.task == 'seg':  # the segmentor's preprocessor pads every image to its crop size
+        overrides['data_preprocessor.size'] = case.train_size
+    model = spec.build(overrides).train()
+    data = train_data(case, model, case.train_batch)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-4, momentum=0.9)
+    optim_wrapper = OptimWrapper(optimizer)
+    rss_before = max_rss_mb()
+    times = []
+    for step in range(args.train_warmup + args.train_repeats):
+        start = time.perf_counter()
+        log_vars = model.train_step(data, optim_wrapper)
+        times.append((time.perf_counter() - start) * 1000)
+        if not torch.isfinite(log_vars['loss']):
+            raise RuntimeError(f'{case_name} {which}: non-finite loss at step {step}')
+    result = dict(summary(times[args.train_warmup:]), peak_rss_mb=max_rss_mb(), rss_growth_mb=max_rss_mb() - rss_before)
+    print(TRAIN_MARK + json.dumps(result), flush=True)
+
+
+def run_train(case: Case, args: argparse.Namespace) -> List[dict]:
+    """Train-step rows of one case, without and with ``with_cp``; one fresh process per contender."""
+    rows = []
+    for with_cp in (False, True):
+        results = {}
+        for which in ('ours', 'twin'):
+            command = [sys.executable, osp.abspath(__file__), '--threads', str(args.threads),
+                       '--train-warmup', str(args.train_warmup), '--train-repeats', str(args.train_repeats),
+                       '--train-child', case.name, which, str(int(with_cp))] + (['--smoke'] if args.smoke else [])
+            done = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+            lines = [line for line in done.stdout.splitlines() if line.startswith(TRAIN_MARK)]
+            if done.returncode != 0 or not lines:
+                raise RuntimeError(f'train step of {case.name} ({which}, with_cp={with_cp}) failed:\n'
+                                   f'{done.stdout[-2000:]}\n{done.stderr[-4000:]}')
+            results[which] = json.loads(lines[-1][len(TRAIN_MARK):])
+        row = dict(case=case.name, batch=case.train_batch, size=list(case.train_size), with_cp=with_cp,
+                   twin_model=case.twin.label, ghostnetv2=results['ours'], twin=results['twin'],
+                   speed_ratio=results['twin']['median_ms'] / results['ours']['median_ms'],
+                   memory_ratio=results['ours']['rss_growth_mb'] / max(results['twin']['rss_growth_mb'], 1.0))
+        print(format_train([row]).splitlines()[-1], flush=True)
+        rows.append(row)
+    return rows
+
+
+def format_inference(rows: List[dict]) -> str:
+    lines = ['| model | input | mode | GhostNetV2 ms (p25-p75) | twin | twin ms (p25-p75) | speed ratio | '
+             'GMACs GhostNetV2 / twin | MAC ratio | params (M) GhostNetV2 / twin |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for row in rows:
-        for name, res in row['results'].items():
-            ratios = ', '.join(f'{row["results"][p]["median_ms"] / res["median_ms"]:.2f}x vs {p}'
-                               for p in row['peers'] if p != name and p in row['results'])
-            gflops = ''
-            if 'macs' in row:
-                achieved = 2 * row['macs'] / (res['median_ms'] / 1000) / 1e9
-                gflops = f'{achieved:.1f} ({achieved / matmul:.0%} of matmul)'
-            lines.append(f'| {row["case"]} | {name} | {res["median_ms"]:.1f} | {res["p25_ms"]:.1f}-'
-                         f'{res["p75_ms"]:.1f} | {ratios or "-"} | {gflops} |')
+        ours, twin = row['ghostnetv2'], row['twin']
+        flag = '' if max(ours['rel_diff_vs_eager'], twin['rel_diff_vs_eager']) < 1e-3 else \
+            f' (output differs from eager: {ours["rel_diff_vs_eager"]:.1e} / {twin["rel_diff_vs_eager"]:.1e})'
+        lines.append(
+            f'| {row["case"]} | {row["size"][0]}x{row["size"][1]} | {row["mode"]}{flag} | '
+            f'{ours["median_ms"]:.1f} ({ours["p25_ms"]:.1f}-{ours["p75_ms"]:.1f}) | {row["twin_model"]} | '
+            f'{twin["median_ms"]:.1f} ({twin["p25_ms"]:.1f}-{twin["p75_ms"]:.1f}) | **{row["speed_ratio"]:.2f}x** | '
+            f'{ours["macs"] / 1e9:.2f} / {twin["macs"] / 1e9:.2f} | {row["mac_ratio"]:.2f} | '
+            f'{ours["params"] / 1e6:.2f} / {twin["params"] / 1e6:.2f} |')
     return '\n'.join(lines)
 
 
-def machine() -> str:
-    return (f'{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, '
-            f'{torch.get_num_threads()} threads')
+def format_train(rows: List[dict]) -> str:
+    lines = ['| model | batch x input | with_cp | GhostNetV2 ms | twin | twin ms | speed ratio | '
+             'memory growth MB GhostNetV2 / twin (peak RSS) | memory ratio |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for row in rows:
+        ours, twin = row['ghostnetv2'], row['twin']
+        lines.append(
+            f'| {row["case"]} | {row["batch"]}x{row["size"][0]}x{row["size"][1]} | {row["with_cp"]} | '
+            f'{ours["median_ms"]:.0f} | {row["twin_model"]} | {twin["median_ms"]:.0f} | '
+            f'**{row["speed_ratio"]:.2f}x** | '
+            f'{ours["rss_growth_mb"]:.0f} / {twin["rss_growth_mb"]:.0f} ({ours["peak_rss_mb"]:.0f} / '
+            f'{twin["peak_rss_mb"]:.0f}) | {row["memory_ratio"]:.2f} |')
+    return '\n'.join(lines)
+
+
+def format_profiles(rows: List[dict]) -> str:
+    parts = []
+    for row in rows:
+        if 'profile' not in row:
+            continue
+        profile = row['profile']
+        parts.append(f'**{row["case"]} {row["size"][0]}x{row["size"][1]}, {row["mode"]}: {row["speed_ratio"]:.2f}x.** '
+                     f'Profiled op time {profile["ours_total_ms"]:.1f} ms (GhostNetV2) vs '
+                     f'{profile["twin_total_ms"]:.1f} ms ({row["twin_model"]}); largest excess: '
+                     f'`{profile["largest_excess_op"]}` (+{profile["largest_excess_ms"]:.1f} ms).\n\n'
+                     '| op | GhostNetV2 ms (calls) | twin ms (calls) |\n|---|---|---|\n' + '\n'.join(
+                         f'| `{op["op"]}` | {op["ours_ms"]:.1f} ({op["ours_calls"]}) | {op["twin_ms"]:.1f} '
+                         f'({op["twin_calls"]}) |' for op in profile['top']))
+    return '\n\n'.join(parts) or 'No deploy or onnxruntime row was slower than its twin.'
+
+
+def machine() -> Dict[str, Any]:
+    import onnxruntime
+    cpu = platform.processor() or platform.machine()
+    if osp.isfile('/proc/cpuinfo'):
+        with open('/proc/cpuinfo') as f:
+            cpu = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), cpu)
+    return dict(cpu=cpu, cores=os.cpu_count(), threads=torch.get_num_threads(), torch=torch.__version__,
+                onnxruntime=onnxruntime.__version__, python=platform.python_version())
+
+
+def shortfalls(rows: List[dict]) -> List[str]:
+    return [f'{r["case"]} {r["mode"]} {r["speed_ratio"]:.2f}x' for r in rows
+            if r['mode'] != 'eager' and r['speed_ratio'] < 1.0]
+
+
+def report(results: dict) -> str:
+    m = results['machine']
+    short = shortfalls(results['inference'])
+    return f"""# Benchmarks: GhostNetV2 models against their MobileNetV2 twins
+
+Generated by `make bench` (`{results['command']}`) on {results['date']}.
+Machine: {m['cpu']}, {m['cores']} cores, {m['threads']} threads; torch {m['torch']}, onnxruntime \
+{m['onnxruntime']}, Python {m['python']}. The machine is shared and noisy: compare the ratios (both contenders
+of a row alternate run by run in the same process), not absolute times across runs.
+
+Each GhostNetV2 model is timed against a twin with the same neck and head and mmdet's/mmseg's MobileNetV2 as
+backbone: the RetinaNet twin is the same config with MobileNetV2 tapped at the same strides (and frozen as
+far); the YOLOv3, DeepLabV3 and RTMDet twins are the peer configs the GhostNetV2 configs were made from
+(YOLOv3-MobileNetV2, DeepLabV3-MobileNetV2 with strides/dilations for OS16, RTMDet-tiny). Batch 1, random
+weights, the tensor forward of backbone, neck and head (no box decoding/NMS). Modes: **eager** (eval mode);
+**deploy** (BatchNorm folded into the convs of backbone, neck and head, channels_last weights and input; both
+models); **onnxruntime** (the deploy model exported with `mmghost.deploy.export_onnx`, run by onnxruntime's
+CPU provider; both models). Median of {results['settings']['repeats']} runs ({results['settings']['heavy_repeats']} for
+RetinaNet and DeepLabV3 OS8) after {results['settings']['warmup']} warm-up run(s). **Speed ratio** = twin time /
+GhostNetV2 time (> 1: GhostNetV2 faster). MACs count Conv2d and Linear multiply-adds (`mmghost.analysis`);
+**MAC ratio** = GhostNetV2 / twin (< 1: GhostNetV2 cheaper).
+
+## Inference
+
+{format_inference(results['inference'])}
+
+Deploy or onnxruntime rows below 1.0x: {', '.join(short) if short else 'none'}.
+
+## Training step
+
+`train_step` with SGD, each contender in a fresh process: median of {results['settings']['train_repeats']} step(s)
+after {results['settings']['train_warmup']} untimed step(s). Memory is the growth of the process's peak resident
+set (`getrusage` maxrss) over the train steps (the peak after building the model and data is the baseline),
+so it counts activations, gradients and optimizer state; the process's whole peak is in brackets. Memory
+ratio = GhostNetV2 / twin (< 1: GhostNetV2 needs less).
+
+{format_train(results['train']) if results['train'] else 'Not run (--no-train).'}
+
+## Where GhostNetV2 falls short
+
+Per-operator self time over one run (torch.profiler for deploy, onnxruntime's profiler for onnxruntime),
+the eight most expensive operators of GhostNetV2 beside the twin's figures for the same operator.
+
+{format_profiles(results['inference'])}
+"""
+
+
+def save(results: dict, args: argparse.Namespace) -> None:
+    """Write the JSON results and the markdown report (after every case, so a cut-short run keeps its rows)."""
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(results, f, indent=1)
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(report(results))
 
 
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    timer = Timer(args.device, args.warmup, args.repeats)
-    sections = dict(backbone=run_backbones, detector=run_detectors, train=run_train_step,
-                    segmentor=run_segmentors)
-    matmul = matmul_gflops(timer, args.device)
-    rows = []
-    for name, run in sections.items():
-        if not args.only or name in args.only:
-            rows += run(timer, args)
-            print(format_rows(rows[-1:], matmul), flush=True)
-    table = format_rows(rows, matmul)
-    header = (f'Machine: {machine()}, device {args.device}. Dense fp32 matmul (2048^3): {matmul:.1f} GFLOP/s. '
-              f'{args.warmup} warm-up + {args.repeats} timed runs per contender (fewer for the heavy '
-              f'segmentor/train cases); GFLOP/s counts 2 x Conv2d/Linear multiply-adds.')
-    print(f'\n{header}\n\n{table}')
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(dict(machine=machine(), device=args.device, matmul_gflops=matmul, rows=rows), f, indent=1)
-    if args.markdown:
-        with open(args.markdown, 'w') as f:
-            f.write(f'# Benchmarks\n\nProduced by `make bench` (`tools/analysis_tools/benchmark.py`).\n\n'
-                    f'{header}\n\n{table}\n')
+    if args.train_child:
+        return train_child(args)
+    selected = [c for c in cases(args.smoke) if not args.cases or c.name.startswith(tuple(args.cases))]
+    results = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+                   command=' '.join(['python', osp.relpath(__file__, ROOT), *sys.argv[1:]]), machine=machine(),
+                   settings=dict(warmup=args.warmup, repeats=args.repeats, heavy_repeats=args.heavy_repeats,
+                                 train_warmup=args.train_warmup, train_repeats=args.train_repeats, smoke=args.smoke),
+                   inference=[], train=[])
+    with tempfile.TemporaryDirectory() as workdir:
+        for case in selected:
+            results['inference'] += run_case(case, args, workdir)
+            save(results, args)
+    for case in selected:
+        if case.train_batch and not args.no_train:
+            results['train'] += run_train(case, args)
+            save(results, args)
+    print(f'\n{format_inference(results["inference"])}\n\n{format_train(results["train"])}')
 
 
 if __name__ == '__main__':

@@ -6,8 +6,13 @@
 - ``paper``: Conv2d and Linear multiply-adds only, the GhostNet papers' convention (167M for 1.0x at
   224x224 including the ImageNet head, printed for ``--part backbone``).
 
+A config of the installed mmdet or mmseg is named as in a ``_base_`` line (``mmdet::PATH``,
+``mmseg::PATH``), so that a peer model is measured by the same code.
+
 Example:
     python tools/analysis_tools/get_flops.py configs/retinanet_ghostnetv2_coco.py --shape 800 1333
+    python tools/analysis_tools/get_flops.py \
+        mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py --shape 512
 """
 import argparse
 
@@ -17,13 +22,15 @@ from mmengine.analysis.print_helper import _format_size
 from mmghost.analysis import conv_linear_macs, flop_analyzer
 from mmghost.deploy import TensorOutputs
 from mmghost.engine import build_model, load_config
+from mmghost.engine.package_config import resolve_config
 
 IMAGENET_HEAD_HIDDEN, IMAGENET_CLASSES = 1280, 1000
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Parameters and FLOPs of a model')
-    parser.add_argument('config', help='mmdet or mmseg config file')
+    parser.add_argument('config', help='mmdet or mmseg config file, or mmdet::PATH / mmseg::PATH for a '
+                        'config of the installed package')
     parser.add_argument('--shape', type=int, nargs='+', default=[224, 224], help='input size: H W or S')
     parser.add_argument('--part', choices=['model', 'backbone'], default='model')
     args = parser.parse_args()
@@ -35,7 +42,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     height, width = args.shape * 2 if len(args.shape) == 1 else args.shape
-    model = build_model(load_config(args.config))
+    model = build_model(load_config(resolve_config(args.config)))
     model = model.backbone if args.part == 'backbone' else model
     wrapped = TensorOutputs(model).eval()
     images = torch.randn(1, 3, height, width)

@@ -50,14 +50,17 @@ class GhostNetV2(BaseModule):
     Args:
         widen_factor: Width multiplier; channels are ``make_divisible(c * widen_factor, 4)``.
             The official weights exist for 1.0, 1.3 and 1.6. Defaults to 1.0.
-        out_indices: Stages whose outputs are returned, strictly increasing, in ``[0, 9]``.
+        out_indices: Stages whose outputs are returned, strictly increasing, in ``[0, 9]``. Only
+            ``blocks.0`` to ``blocks.{max(out_indices)}`` are built; the names of the others are in
+            ``unbuilt_modules``, and loading official or timm weights drops (and logs) their keys.
             Defaults to ``(2, 4, 6, 9)``, the end of each resolution (strides 4, 8, 16, 32).
         frozen_stages: Freeze the stem and the first ``frozen_stages`` stages (``blocks.0`` to
             ``blocks.{frozen_stages - 1}``): parameters get ``requires_grad=False`` and the modules stay
             in eval mode. -1 freezes nothing, 0 only the stem. Defaults to -1.
         output_stride: 32, 16 or 8. Below 32, the stride-2 blocks of the last stages run at stride 1
             and every spatial conv from there on is dilated so that it spans the same image extent as
-            in the undilated network; all pretrained weights are still used. Defaults to 32.
+            in the undilated network; DFC attention pools by ``2 * dilation`` so that its convs see the
+            map they were trained on. No parameter changes name or shape. Defaults to 32.
         attention_blocks: Which bottlenecks gate ``ghost1`` with DFC attention: ``'official'`` (every
             bottleneck but the first two, as the official code), ``'all'`` or ``'none'`` (GhostNetV1's
             trunk). Defaults to ``'official'``.
@@ -131,6 +134,8 @@ class GhostNetV2(BaseModule):
         self.bn1 = build_norm_layer(norm_cfg, channels)[1]
         self.act1 = build_activation_layer(act_cfg)
 
+        # Stages after the last tapped one are not built: no parameter goes without a gradient.
+        num_built = self.out_indices[-1] + 1
         stage_channels: List[int] = []
         stage_strides: List[int] = []
         stride, dilation, block_index = 2, 1, 0
@@ -138,30 +143,39 @@ class GhostNetV2(BaseModule):
         for stage_setting in self.arch_settings:
             blocks = []
             for kernel_size, expansion, out_channels, se_ratio, block_stride in stage_setting:
-                dilate = stride * block_stride > output_stride
-                use_attention = (attention_blocks == 'all'
-                                 or (attention_blocks == 'official' and block_index > 1))
+                stride_as_dilation = stride * block_stride > output_stride
                 out_channels = make_divisible(out_channels * widen_factor, 4)
                 blocks.append(
-                    GhostBottleneck(channels, make_divisible(expansion * widen_factor, 4), out_channels,
-                                    kernel_size, block_stride, dilation, dilate, se_ratio,
-                                    attention_upsample if use_attention else None, norm_cfg, act_cfg))
+                    dict(
+                        in_channels=channels,
+                        mid_channels=make_divisible(expansion * widen_factor, 4),
+                        out_channels=out_channels,
+                        kernel_size=kernel_size,
+                        stride=block_stride,
+                        dilation=dilation,
+                        stride_as_dilation=stride_as_dilation,
+                        se_ratio=se_ratio,
+                        with_attention=(attention_blocks == 'all'
+                                        or (attention_blocks == 'official' and block_index > 1))))
                 channels = out_channels
-                if dilate:
+                if stride_as_dilation:
                     dilation *= block_stride
                 else:
                     stride *= block_stride
                 block_index += 1
-            stages.append(nn.Sequential(*blocks))
+            if len(stages) < num_built:
+                stages.append(
+                    nn.Sequential(*(GhostBottleneck(**block, attention_upsample=attention_upsample,
+                                                    norm_cfg=norm_cfg, act_cfg=act_cfg) for block in blocks)))
             stage_channels.append(channels)
             stage_strides.append(stride)
-        last_expansion = self.arch_settings[-1][-1][1]
-        stages.append(
-            nn.Sequential(ConvNormAct(channels, make_divisible(last_expansion * widen_factor, 4),
-                                      norm_cfg, act_cfg)))
-        stage_channels.append(make_divisible(last_expansion * widen_factor, 4))
+        last_channels = make_divisible(self.arch_settings[-1][-1][1] * widen_factor, 4)
+        if len(stages) < num_built:
+            stages.append(nn.Sequential(ConvNormAct(channels, last_channels, norm_cfg=norm_cfg, act_cfg=act_cfg)))
+        stage_channels.append(last_channels)
         stage_strides.append(stride)
         self.blocks = nn.Sequential(*stages)
+        self.unbuilt_modules = tuple(f'blocks.{i}' for i in range(num_built, self.num_stages))
 
         self.stage_channels = tuple(stage_channels)
         self.stage_strides = tuple(stage_strides)
@@ -225,7 +239,7 @@ class GhostNetV2(BaseModule):
         """
         x = self.act1(self.bn1(self.conv_stem(x)))
         outs = []
-        for index, stage in enumerate(self.blocks[:self.out_indices[-1] + 1]):
+        for index, stage in enumerate(self.blocks):
             for block in stage:
                 if self.with_cp and x.requires_grad:
                     x = cp.checkpoint(block, x, use_reentrant=False)

@@ -20,7 +20,9 @@ def backbone_state_dict(checkpoint: Mapping,
 
     Accepted: a flat state dict (official ``ck_ghostnetv2_*.pth.tar``, timm), or one nested under
     ``state_dict``/``model`` (mmengine, training scripts). thop counters and the classification head
-    are dropped and reported; every other key must match the model in name and shape.
+    are dropped and reported, and so are the weights of the modules that the model lists in its
+    ``unbuilt_modules`` (stages after the last tapped one); every other key must match the model in name
+    and shape.
 
     Args:
         checkpoint: The object loaded from the checkpoint file.
@@ -49,7 +51,8 @@ def backbone_state_dict(checkpoint: Mapping,
         raise TypeError(f'a checkpoint state dict must map names to tensors; {not_tensors[0]!r} holds '
                         f'{type(state[not_tensors[0]]).__name__}')
 
-    dropped = {k for k in state if k.rsplit('.', 1)[-1] in THOP_KEYS or k.startswith(HEAD_PREFIXES)}
+    unbuilt = tuple(f'{name}.' for name in getattr(model, 'unbuilt_modules', ()))
+    dropped = {k for k in state if k.rsplit('.', 1)[-1] in THOP_KEYS or k.startswith(HEAD_PREFIXES + unbuilt)}
     state = {k: v for k, v in state.items() if k not in dropped}
     ignored = sorted(dropped)
     expected = model.state_dict()
@@ -83,6 +86,11 @@ def load_pretrained(model: nn.Module, filename: str, prefix: Optional[str], logg
     state, ignored = backbone_state_dict(load_checkpoint_file(filename), model, prefix)
     model.load_state_dict(state, strict=False)
     heads = sorted({k.split('.', 1)[0] for k in ignored if k.startswith(HEAD_PREFIXES)})
-    thop = sum(1 for k in ignored if not k.startswith(HEAD_PREFIXES))
+    others = [k for k in ignored if not k.startswith(HEAD_PREFIXES)]
+    thop = sum(1 for k in others if k.rsplit('.', 1)[-1] in THOP_KEYS)
+    unbuilt = [k for k in others if k.rsplit('.', 1)[-1] not in THOP_KEYS]
     logger.info(f'Loaded {len(state)} backbone tensors from {filename}; ignored the classification head '
                 f'{heads or "(none)"} and {thop} thop counters')
+    if unbuilt:
+        logger.info(f'Ignored {len(unbuilt)} tensors of the stages that out_indices leaves unbuilt '
+                    f'{list(getattr(model, "unbuilt_modules", ()))}: {unbuilt}')

@@ -1,6 +1,5 @@
 """The Ghost module: a cheap depthwise conv generates half of the output channels."""
 import math
-from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -16,15 +15,18 @@ class GhostModule(nn.Module):
 
     A 1x1 ``primary_conv`` produces ``ceil(out_channels / 2)`` intrinsic channels; a 3x3 depthwise
     ``cheap_operation`` produces as many "ghost" channels from them; both are concatenated. With
-    ``attention_upsample`` set, the result is multiplied by a :class:`DFCAttention` gate computed from
-    the module's input (child ``short_conv``).
+    ``with_attention``, the result is multiplied by a :class:`DFCAttention` gate computed from the
+    module's input (child ``short_conv``).
 
     Args:
         in_channels: Input channels.
         out_channels: Output channels.
-        dilation: Dilation of the cheap depthwise conv and of the DFC convs. Defaults to 1.
-        attention_upsample: Up-sampling mode of the DFC gate (``'nearest'`` or ``'bilinear'``), or
-            None for a plain Ghost module. Defaults to None.
+        dilation: Dilation of the cheap depthwise conv; DFC attention pools by ``2 * dilation``.
+            Defaults to 1.
+        with_attention: Gate the output with DFC attention (GhostNetV2) or not (GhostNetV1).
+            Defaults to False.
+        attention_upsample: Up-sampling mode of the DFC gate, ``'nearest'`` (official code) or
+            ``'bilinear'`` (the paper's text). Defaults to ``'nearest'``.
         norm_cfg: Norm layer config. Defaults to ``dict(type='BN')``.
         act_cfg: Activation config, or None for no activation (the projection module of a
             bottleneck). Defaults to ``dict(type='ReLU', inplace=True)``.
@@ -33,8 +35,10 @@ class GhostModule(nn.Module):
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
+                 *,
                  dilation: int = 1,
-                 attention_upsample: Optional[str] = None,
+                 with_attention: bool = False,
+                 attention_upsample: str = 'nearest',
                  norm_cfg: ConfigType = dict(type='BN'),
                  act_cfg: OptConfigType = dict(type='ReLU', inplace=True)) -> None:
         super().__init__()
@@ -56,8 +60,9 @@ class GhostModule(nn.Module):
             activation(),
         )
         self.short_conv = None
-        if attention_upsample is not None:
-            self.short_conv = DFCAttention(in_channels, out_channels, dilation, attention_upsample, norm_cfg)
+        if with_attention:
+            self.short_conv = DFCAttention(in_channels, out_channels, dilation=dilation,
+                                           upsample_mode=attention_upsample, norm_cfg=norm_cfg)
 
     def forward(self, x: Tensor) -> Tensor:
         primary = self.primary_conv(x)

@@ -1,0 +1,154 @@
+"""Run an end-to-end ONNX detector or segmentor (``tools/deployment/export_onnx.py --part model``) on
+images and write them with the predictions drawn. Needs onnxruntime, NumPy and OpenCV only.
+
+The file's ``mmghost`` metadata says how to prepare an image (the config's test resize and pad); boxes
+are mapped back to the original image, class maps are resized to it (nearest).
+
+Example:
+    python demo/onnx_demo.py data/demo_coco/val/000001.jpg retinanet.onnx --out-dir outputs
+"""
+import argparse
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Tuple
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Draw the predictions of an end-to-end ONNX model')
+    parser.add_argument('inputs', help='an image file or a directory of images')
+    parser.add_argument('model', help='.onnx file written by export_onnx.py --part model')
+    parser.add_argument('--out-dir', default='outputs', help='where to write vis/ (drawn images, PNG) and '
+                        'preds/ (detections as JSON, class maps as 16-bit PNG)')
+    parser.add_argument('--score-thr', type=float, default=0.3, help='detection: boxes below are not drawn')
+    return parser.parse_args()
+
+
+def read_metadata(session: ort.InferenceSession) -> dict:
+    """The ``mmghost`` metadata entry of the model."""
+    entries = session.get_modelmeta().custom_metadata_map
+    if 'mmghost' not in entries:
+        raise ValueError('the model has no mmghost metadata: write it with '
+                         'tools/deployment/export_onnx.py --part model')
+    return json.loads(entries['mmghost'])
+
+
+def resized_size(width: int, height: int, scale: List[int], keep_ratio: bool) -> Tuple[int, int]:
+    """mmcv ``Resize``: (w, h) = ``scale``, or with ``keep_ratio`` the largest size within it."""
+    if not keep_ratio:
+        return int(scale[0]), int(scale[1])
+    factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
+    return int(width * factor + 0.5), int(height * factor + 0.5)
+
+
+def prepare(image: np.ndarray, metadata: dict) -> Tuple[np.ndarray, Tuple[float, float], Tuple[int, int]]:
+    """The network input for a BGR image: resized and padded as the config's test pipeline does.
+
+    Returns:
+        The input (1, H, W, 3) uint8; the (w, h) scale factors of the resize; the resized (h, w).
+    """
+    height, width = image.shape[:2]
+    resize, pad = metadata['resize'], metadata['pad']
+    if resize:
+        image = cv2.resize(image, resized_size(width, height, **resize), interpolation=cv2.INTER_LINEAR)
+    resized_hw = image.shape[:2]
+    if pad:
+        if pad['size']:
+            target_w, target_h = pad['size']
+        else:
+            divisor = pad['size_divisor']
+            target_w, target_h = (-(-n // divisor) * divisor for n in (resized_hw[1], resized_hw[0]))
+        value = pad['value'] if isinstance(pad['value'], list) else [pad['value']] * 3
+        image = cv2.copyMakeBorder(image, 0, target_h - resized_hw[0], 0, target_w - resized_hw[1],
+                                   cv2.BORDER_CONSTANT, value=value)
+    return np.ascontiguousarray(image[None]), (resized_hw[1] / width, resized_hw[0] / height), resized_hw
+
+
+def detect(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> Dict[str, np.ndarray]:
+    """Detections of a BGR image in its own pixels: ``bboxes`` (K, 4), ``scores`` (K,), ``labels`` (K,)."""
+    inputs, (w_scale, h_scale), _ = prepare(image, metadata)
+    boxes, scores, labels = (output[0] for output in session.run(None, {'images': inputs}))
+    found = labels >= 0
+    # as mmdet's rescale: multiply by the reciprocal scale factors
+    factors = np.array([1 / w_scale, 1 / h_scale, 1 / w_scale, 1 / h_scale], dtype=np.float32)
+    return dict(bboxes=boxes[found] * factors, scores=scores[found], labels=labels[found])
+
+
+def segment(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> np.ndarray:
+    """The class of each pixel of a BGR image, (H, W) int64 (network output resized by nearest pixel)."""
+    inputs, _, (resized_h, resized_w) = prepare(image, metadata)
+    class_map = session.run(None, {'images': inputs})[0][0, :resized_h, :resized_w]
+    height, width = image.shape[:2]
+    rows = np.minimum(((np.arange(height) + 0.5) * resized_h / height).astype(np.int64), resized_h - 1)
+    cols = np.minimum(((np.arange(width) + 0.5) * resized_w / width).astype(np.int64), resized_w - 1)
+    return class_map[rows[:, None], cols[None, :]]
+
+
+def colours(metadata: dict) -> np.ndarray:
+    """(num_classes, 3) BGR colours: the dataset palette, else fixed pseudo-random ones."""
+    if metadata['palette']:
+        return np.array(metadata['palette'], dtype=np.uint8)[:, ::-1]
+    return np.random.default_rng(0).integers(64, 256, (len(metadata['classes']), 3)).astype(np.uint8)
+
+
+def draw_detections(image: np.ndarray, detections: Dict[str, np.ndarray], metadata: dict,
+                    score_thr: float) -> np.ndarray:
+    drawn, palette = image.copy(), colours(metadata)
+    for box, score, label in zip(detections['bboxes'], detections['scores'], detections['labels']):
+        if score < score_thr:
+            continue
+        colour = tuple(int(c) for c in palette[label])
+        x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+        cv2.rectangle(drawn, (x1, y1), (x2, y2), colour, 2)
+        cv2.putText(drawn, f'{metadata["classes"][label]} {score:.2f}', (x1, max(y1 - 3, 10)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA)
+    return drawn
+
+
+def draw_class_map(image: np.ndarray, class_map: np.ndarray, metadata: dict) -> np.ndarray:
+    overlay = colours(metadata)[class_map]
+    return (image * 0.5 + overlay * 0.5).round().astype(np.uint8)
+
+
+def image_paths(inputs: str) -> List[str]:
+    if osp.isdir(inputs):
+        return sorted(osp.join(inputs, name) for name in os.listdir(inputs) if name.lower().endswith(IMAGE_SUFFIXES))
+    if not osp.isfile(inputs):
+        raise FileNotFoundError(f'input {inputs!r} does not exist')
+    return [inputs]
+
+
+def main() -> None:
+    args = parse_args()
+    if not osp.isfile(args.model):
+        raise FileNotFoundError(f'model file {args.model!r} does not exist')
+    session = ort.InferenceSession(args.model, providers=['CPUExecutionProvider'])
+    metadata = read_metadata(session)
+    for folder in ('vis', 'preds'):
+        os.makedirs(osp.join(args.out_dir, folder), exist_ok=True)
+    for path in image_paths(args.inputs):
+        image = cv2.imread(path)
+        if image is None:
+            raise ValueError(f'{path!r} is not an image OpenCV can read')
+        name = osp.splitext(osp.basename(path))[0]
+        if metadata['task'] == 'detection':
+            detections = detect(session, image, metadata)
+            drawn = draw_detections(image, detections, metadata, args.score_thr)
+            with open(osp.join(args.out_dir, 'preds', f'{name}.json'), 'w') as f:
+                json.dump({key: value.tolist() for key, value in detections.items()}, f)
+        else:
+            class_map = segment(session, image, metadata)
+            drawn = draw_class_map(image, class_map, metadata)
+            cv2.imwrite(osp.join(args.out_dir, 'preds', f'{name}.png'), class_map.astype(np.uint16))
+        cv2.imwrite(osp.join(args.out_dir, 'vis', f'{name}.png'), drawn)
+    print(f'drawn predictions written to {osp.join(args.out_dir, "vis")}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,278 @@
+"""End-to-end ONNX files (pre-processing, model, decoding, NMS in one graph) against PyTorch ``predict``,
+and ``demo/onnx_demo.py`` without torch."""
+import importlib.util
+import json
+from typing import Optional
+
+import cv2
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+import torch.nn as nn
+from mmdet.models.utils import filter_scores_and_topk
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
+from onnx import TensorProto, helper
+
+from mmghost.demo_data import make_detection_dataset, make_segmentation_dataset
+from mmghost.deploy import deploy_metadata, end_to_end, export_end_to_end
+from mmghost.deploy.detection_postprocess import top_candidates
+from mmghost.engine import build_model, load_config
+from tools_helpers import ROOT, run_tool
+
+DEMO = ROOT / 'demo' / 'onnx_demo.py'
+DETECTORS = ['demo/retinanet_ghostnetv2_demo.py', 'yolov3_ghostnetv2_320_coco.py', 'rtmdet_ghostnetv2_coco.py']
+SEGMENTOR = 'demo/deeplabv3_ghostnetv2_demo.py'
+# Runs a script with torch and the OpenMMLab packages made unimportable.
+WITHOUT_TORCH = '''
+import runpy, sys
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('torch', 'torchvision', 'mmcv', 'mmdet', 'mmseg', 'mmengine', 'mmghost'):
+            raise ImportError(name + ' is blocked')
+sys.meta_path.insert(0, Blocker())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+'''
+
+
+def load_demo():
+    spec = importlib.util.spec_from_file_location('onnx_demo', DEMO)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CLASSIFIERS = ('retina_cls', 'rtm_cls', 'convs_pred', 'conv_seg')  # the heads' class-score convs
+
+
+def trained_ish(model: nn.Module, images: list, seed: int = 0, logit_std: float = 0.5) -> nn.Module:
+    """Give a freshly initialised model the score spread of a trained one, without training.
+
+    At initialisation every class score sits at the prior probability (below ``score_thr``) and features
+    barely vary across positions, so there would be nothing to compare. Here the head's convs are re-drawn
+    (Kaiming normal, biases in [-1, 1]) except the box-regression outputs, which keep boxes near their
+    priors (RTMDet's distances, which start at zero, become 0.5 to 3 strides); every BatchNorm takes the
+    statistics of ``images`` (pipeline outputs, cropped to a common size); and the class-score convs are
+    scaled so that their logits vary with a standard deviation of ``logit_std`` over these images.
+    """
+    torch.manual_seed(seed)
+    head = model.bbox_head if hasattr(model, 'bbox_head') else model.decode_head
+    kept_rows = {}
+    for name, module in head.named_modules():
+        if isinstance(module, nn.Conv2d) and name.startswith('rtm_reg'):
+            nn.init.normal_(module.weight, std=0.01)
+            nn.init.uniform_(module.bias, 0.5, 3)
+        elif isinstance(module, nn.Conv2d) and not name.startswith('retina_reg'):
+            # YOLOv3 predicts x, y, w, h, objectness, classes per anchor: keep the x, y, w, h rows
+            rows = (torch.arange(module.out_channels) % head.num_attrib >= 4 if name.startswith('convs_pred')
+                    else torch.ones(module.out_channels, dtype=torch.bool))
+            kept_rows[name] = rows
+            with torch.no_grad():
+                module.weight[rows] = nn.init.kaiming_normal_(torch.empty_like(module.weight))[rows]
+                if module.bias is not None:
+                    module.bias[rows] = torch.empty_like(module.bias).uniform_(-1, 1)[rows]
+    classifiers = {name: m for name, m in head.named_modules() if name.split('.')[0] in CLASSIFIERS
+                   and isinstance(m, nn.Conv2d)}
+    logits = {name: [] for name in classifiers}
+    hooks = [m.register_forward_hook(lambda m, i, o, name=name: logits[name].append(
+        (o - m.bias[:, None, None])[:, kept_rows[name]].flatten())) for name, m in classifiers.items()]
+    batch_norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for bn in batch_norms:
+            bn.reset_running_stats()
+            bn.momentum = None  # the statistics of the batch below
+            bn.train()
+        height, width = min(i.shape[1] for i in images), min(i.shape[2] for i in images)
+        batch = [image[:, :height, :width] for image in images]  # one batch: statistics over all images
+        model._forward(model.data_preprocessor(dict(inputs=batch), False)['inputs'])
+        for name, conv in classifiers.items():
+            conv.weight[kept_rows[name]] *= logit_std / torch.cat(logits[name]).std()
+    for hook in hooks:
+        hook.remove()
+    return model.eval()
+
+
+def build_test_pipeline(cfg) -> Compose:
+    init_default_scope(cfg.default_scope)
+    return Compose([t for t in cfg.test_dataloader.dataset.pipeline if not t['type'].endswith('LoadAnnotations')])
+
+
+def torch_predict(model: nn.Module, pipeline: Compose, path: str, **metainfo):
+    """PyTorch ``test_step`` (data preprocessor, ``predict``, rescaling) on one image file."""
+    data = pipeline(dict(img_path=str(path), img_id=0))
+    data['data_samples'].set_metainfo(metainfo)
+    with torch.no_grad():
+        return model.test_step(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))[0], data
+
+
+def export(config: str, path, images: list, cfg_options: Optional[dict] = None) -> tuple:
+    """Build ``config``'s model, make it trained-ish on ``images`` (paths), export it; return the config,
+    the model and an onnxruntime session of the file."""
+    cfg = load_config(str(ROOT / 'configs' / config), cfg_options)
+    torch.manual_seed(0)
+    model, pipeline = build_model(cfg), build_test_pipeline(cfg)
+    trained_ish(model, [pipeline(dict(img_path=str(p), img_id=0))['inputs'] for p in images])
+    task = 'detection' if hasattr(model, 'bbox_head') else 'segmentation'
+    head = model.bbox_head if task == 'detection' else model.decode_head
+    export_end_to_end(model, str(path), deploy_metadata(cfg, task, head.num_classes), example_hw=(160, 224))
+    return cfg, model, ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+
+
+@pytest.mark.parametrize('nms_pre', [7, 1000, -1])
+def test_top_candidates_selects_what_mmdet_selects(nms_pre):
+    scores = torch.rand(2, 50, 3, generator=torch.Generator().manual_seed(0))
+    values, priors, labels = top_candidates(scores, 0.6, nms_pre)
+    for image in range(2):
+        expected, expected_labels, expected_priors, _ = filter_scores_and_topk(scores[image], 0.6, nms_pre)
+        valid = values[image] > -1
+        order = torch.argsort(values[image][valid], descending=True)
+        assert torch.equal(values[image][valid][order], expected)
+        assert torch.equal(priors[image][valid][order], expected_priors)
+        assert torch.equal(labels[image][valid][order], expected_labels)
+        assert torch.equal(scores[image][priors[image], labels[image]][valid], values[image][valid])
+
+
+def test_end_to_end_rejects_what_it_cannot_export(tmp_path):
+    with pytest.raises(TypeError, match='got Conv2d'):
+        end_to_end(nn.Conv2d(3, 8, 3))
+    soft_nms = {'model.test_cfg.nms.type': 'soft_nms'}
+    with pytest.raises(ValueError, match="test_cfg.nms.type must be 'nms'.*got 'soft_nms'"):
+        end_to_end(build_model(load_config(str(ROOT / 'configs' / DETECTORS[0]), soft_nms)))
+    segmentor = build_model(load_config(str(ROOT / 'configs' / SEGMENTOR), {'model.test_cfg.mode': 'slide'}))
+    with pytest.raises(ValueError, match="mode='whole', got 'slide'"):
+        end_to_end(segmentor)
+    with pytest.raises(ValueError, match='H, W >= 64'):
+        export_end_to_end(segmentor, str(tmp_path / 'x.onnx'), {}, example_hw=(32, 64))
+
+
+def test_onnx_demo_refuses_a_file_without_metadata(tmp_path):
+    graph = helper.make_graph([helper.make_node('Identity', ['images'], ['out'])], 'plain',
+                              [helper.make_tensor_value_info('images', TensorProto.UINT8, [1, 8, 8, 3])],
+                              [helper.make_tensor_value_info('out', TensorProto.UINT8, [1, 8, 8, 3])])
+    onnx.save(helper.make_model(graph), str(tmp_path / 'plain.onnx'))
+    session = ort.InferenceSession(str(tmp_path / 'plain.onnx'), providers=['CPUExecutionProvider'])
+    with pytest.raises(ValueError, match='no mmghost metadata'):
+        load_demo().read_metadata(session)
+
+
+@pytest.fixture(scope='module')
+def det_images(tmp_path_factory):
+    root = tmp_path_factory.mktemp('det_data')
+    make_detection_dataset(str(root), num_train=1, num_val=3, seed=7)
+    return sorted((root / 'val').glob('*.jpg'))
+
+
+@pytest.fixture(scope='module')
+def seg_images(tmp_path_factory):
+    root = tmp_path_factory.mktemp('seg_data')
+    make_segmentation_dataset(str(root), num_train=1, num_val=3, seed=7)
+    return sorted((root / 'images' / 'validation').glob('*.jpg'))
+
+
+def assert_same_detections(actual: dict, expected) -> None:
+    """Same detections: each expected one has an unused actual one with its label, box (1e-3 relative)
+    and score (1e-4); nearly equal scores may come in either order."""
+    boxes, scores, labels = (expected.bboxes.numpy(), expected.scores.numpy(), expected.labels.numpy())
+    assert len(actual['labels']) == len(labels)
+    unused = set(range(len(labels)))
+    for box, score, label in zip(boxes, scores, labels):
+        match = [j for j in sorted(unused) if actual['labels'][j] == label
+                 and abs(actual['scores'][j] - score) <= 1e-4
+                 and np.all(np.abs(actual['bboxes'][j] - box) <= 1e-3 * np.maximum(np.abs(box), 1))]
+        assert match, f'no onnxruntime detection for {label} {score} {box}'
+        unused.remove(match[0])
+
+
+# a high score_thr leaves fewer than max_per_img detections; YOLOv3 applies it to class scores before the
+# objectness multiplies them
+@pytest.mark.parametrize('config,score_thr', [(DETECTORS[0], None), (DETECTORS[0], 0.92), (DETECTORS[1], None),
+                                              (DETECTORS[1], 0.93), (DETECTORS[2], None)])
+def test_detector_onnx_reproduces_pytorch_predict(tmp_path, det_images, config, score_thr):
+    options = {'model.test_cfg.score_thr': score_thr} if score_thr else None
+    cfg, model, session = export(config, tmp_path / 'det.onnx', det_images, options)
+    demo, pipeline = load_demo(), build_test_pipeline(cfg)
+    metadata = demo.read_metadata(session)
+    assert metadata['task'] == 'detection' and len(metadata['classes']) == model.bbox_head.num_classes
+    found = []
+    for path in det_images:
+        expected, _ = torch_predict(model, pipeline, path)
+        actual = demo.detect(session, cv2.imread(str(path)), metadata)
+        assert_same_detections(actual, expected.pred_instances)
+        found.append(len(actual['labels']))
+    assert min(found) > 0
+    if score_thr:
+        assert min(found) < cfg.model.test_cfg.max_per_img
+
+
+def test_detector_onnx_takes_a_batch_and_any_size(tmp_path, det_images):
+    cfg, model, session = export(DETECTORS[0], tmp_path / 'det.onnx', det_images)
+    images = torch.randint(0, 256, (2, 97, 131, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    boxes, scores, labels = session.run(None, {'images': images.numpy()})
+    max_per_img = cfg.model.test_cfg.max_per_img
+    assert boxes.shape == (2, max_per_img, 4) and scores.shape == labels.shape == (2, max_per_img)
+    for index in range(2):
+        single = session.run(None, {'images': images[index:index + 1].numpy()})
+        np.testing.assert_allclose(single[0][0], boxes[index], rtol=1e-4, atol=1e-3)
+        np.testing.assert_array_equal(single[2][0], labels[index])
+        found = labels[index] >= 0
+        assert found.sum() > 0 and (scores[index][~found] == 0).all() and np.all(np.diff(scores[index]) <= 0)
+        assert (boxes[index][found][:, 2:] <= [131, 97]).all() and (boxes[index][found] >= 0).all()
+
+
+def test_detector_onnx_without_detections_returns_padding(tmp_path, det_images):
+    _, _, session = export(DETECTORS[0], tmp_path / 'det.onnx', det_images, {'model.test_cfg.score_thr': 1.0})
+    demo = load_demo()
+    inputs = demo.prepare(cv2.imread(str(det_images[0])), demo.read_metadata(session))[0]
+    boxes, scores, labels = session.run(None, {'images': inputs})
+    assert (labels == -1).all() and (scores == 0).all() and (boxes == 0).all()
+
+
+def test_segmentor_onnx_reproduces_pytorch_predict(tmp_path, seg_images):
+    cfg, model, session = export(SEGMENTOR, tmp_path / 'seg.onnx', seg_images)
+    demo, pipeline = load_demo(), build_test_pipeline(cfg)
+    metadata = demo.read_metadata(session)
+    assert metadata['task'] == 'segmentation' and metadata['classes'] == list(cfg.classes)
+    for path in seg_images:
+        inputs, _, resized_hw = demo.prepare(cv2.imread(str(path)), metadata)
+        # PyTorch at the network input's size: the pipeline's resize, no resizing back
+        expected, data = torch_predict(model, pipeline, path, ori_shape=resized_hw)
+        assert np.array_equal(inputs[0], data['inputs'].permute(1, 2, 0).numpy())  # the demo resizes as mmcv
+        class_map = session.run(None, {'images': inputs})[0][0]
+        reference = expected.pred_sem_seg.data[0].numpy()
+        assert class_map.shape == reference.shape
+        assert len(np.unique(reference)) > 1
+        assert (class_map == reference).mean() >= 0.999
+
+
+@pytest.mark.parametrize('config', [DETECTORS[0], SEGMENTOR])
+def test_onnx_demo_draws_without_torch(tmp_path, det_images, seg_images, config):
+    images = det_images if config in DETECTORS else seg_images
+    export(config, tmp_path / 'model.onnx', images)
+    image = images[0]
+    run_tool(['-c', WITHOUT_TORCH, DEMO, image, tmp_path / 'model.onnx', '--out-dir', tmp_path / 'out',
+              '--score-thr', '0.5'], tmp_path)
+    original, drawn = cv2.imread(str(image)), cv2.imread(str(tmp_path / 'out' / 'vis' / f'{image.stem}.png'))
+    assert drawn.shape == original.shape
+    changed = (drawn != original).any(-1)
+    if config in DETECTORS:
+        with open(tmp_path / 'out' / 'preds' / f'{image.stem}.json') as f:
+            predictions = json.load(f)
+        shown = [box for box, score in zip(predictions['bboxes'], predictions['scores']) if score >= 0.5]
+        assert shown
+        near_boxes = np.zeros_like(changed)
+        for x1, y1, x2, y2 in np.round(shown).astype(int):
+            near_boxes[max(y1 - 2, 0):y2 + 3, max(x1 - 2, 0):x2 + 3] = True
+            baseline = max(y1 - 3, 10)  # the label above the box
+            near_boxes[max(baseline - 14, 0):baseline + 6, max(x1, 0):x1 + 150] = True
+        assert changed.any() and not (changed & ~near_boxes).any()  # drawn at the detections, nowhere else
+    else:
+        class_map = cv2.imread(str(tmp_path / 'out' / 'preds' / f'{image.stem}.png'), cv2.IMREAD_UNCHANGED)
+        assert class_map.shape == original.shape[:2] and class_map.max() < len(cfg_classes(config))
+        assert changed.mean() > 0.5
+
+
+def cfg_classes(config: str) -> tuple:
+    return load_config(str(ROOT / 'configs' / config)).classes
