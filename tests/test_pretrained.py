@@ -18,8 +18,8 @@ def official_file(tmp_path, timm_100):
     return path
 
 
-def test_official_checkpoint_loads_and_matches_timm(official_file, timm_100):
-    backbone = GhostNetV2(out_indices=(2, 4, 6, 9), init_cfg=dict(type='Pretrained', checkpoint=str(official_file)))
+def init_weights_log(backbone: GhostNetV2) -> str:
+    """Run ``backbone.init_weights()`` and return what it logged."""
     logger = MMLogger.get_current_instance()
     handler = logging.StreamHandler(io.StringIO())
     logger.addHandler(handler)
@@ -27,7 +27,12 @@ def test_official_checkpoint_loads_and_matches_timm(official_file, timm_100):
         backbone.init_weights()
     finally:
         logger.removeHandler(handler)
-    log = handler.stream.getvalue()
+    return handler.stream.getvalue()
+
+
+def test_official_checkpoint_loads_and_matches_timm(official_file, timm_100):
+    backbone = GhostNetV2(out_indices=(2, 4, 6, 9), init_cfg=dict(type='Pretrained', checkpoint=str(official_file)))
+    log = init_weights_log(backbone)
     assert "ignored the classification head ['classifier', 'conv_head'] and 1044 thop counters" in log
     images = torch.randn(1, 3, 160, 131)
     expected = timm_stage_outputs(timm_100, images)
@@ -39,14 +44,7 @@ def test_official_checkpoint_loads_and_matches_timm(official_file, timm_100):
 
 def test_unbuilt_stage_keys_are_dropped_and_logged(official_file, timm_100):
     backbone = GhostNetV2(out_indices=(4, 6, 8), init_cfg=dict(type='Pretrained', checkpoint=str(official_file)))
-    logger = MMLogger.get_current_instance()
-    handler = logging.StreamHandler(io.StringIO())
-    logger.addHandler(handler)
-    try:
-        backbone.init_weights()
-    finally:
-        logger.removeHandler(handler)
-    log = handler.stream.getvalue()
+    log = init_weights_log(backbone)
     blocks_9 = sorted(k for k in timm_100.state_dict() if k.startswith('blocks.9.'))
     assert len(blocks_9) == 6  # conv.weight and bn1's five tensors
     assert f"Ignored 6 tensors of the stages that out_indices leaves unbuilt ['blocks.9']: {blocks_9}" in log

@@ -1,5 +1,5 @@
 # RetinaNet-GhostNetV2 on the demo dataset (tools/misc/make_demo_data.py det), trained from random weights
-# on CPU in about 13 minutes (2 cores; bbox AP50 0.663 on the 60 val images).
+# on CPU by `make demo` (figures in README.md, with the date and machine measured).
 # Inherits configs/retinanet_ghostnetv2_coco.py and changes only:
 # - data: data/demo_coco, 4 shape classes, 300 train / 60 val images of 160-256 px;
 # - input scale: 320x320 (keep ratio) instead of 1333x800;

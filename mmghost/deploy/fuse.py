@@ -1,7 +1,26 @@
 """Deploy mode: BatchNorm folded into the preceding convolutions, for inference."""
+import copy
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import fuse_conv_bn
+
+
+def untie_shared_convs(model: nn.Module) -> nn.Module:
+    """Give each parent its own copy of a conv that several parents share, in place.
+
+    RTMDet's head shares each conv across the pyramid levels, each level with its own BatchNorm
+    (``share_conv=True``); folding every level's BatchNorm into the one shared conv would be wrong.
+    """
+    seen = set()
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.Conv2d):
+                if id(child) in seen:
+                    setattr(module, name, copy.deepcopy(child))
+                else:
+                    seen.add(id(child))
+    return model
 
 
 def fuse_model(model: nn.Module) -> nn.Module:
@@ -20,6 +39,7 @@ def fuse_model(model: nn.Module) -> nn.Module:
     """
     if model.training:
         raise ValueError('fuse_model folds running BatchNorm statistics: call model.eval() first')
+    untie_shared_convs(model)
     fuse_conv_bn(model)
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
@@ -31,8 +51,7 @@ def fuse_model(model: nn.Module) -> nn.Module:
 def prepare_for_cpu_inference(model: nn.Module, channels_last: bool = True, compile: bool = False):
     """Deploy mode for CPU inference: fold BatchNorm, then the options that measurably help on CPU.
 
-    Measured on 2 cores at 224x224, batch 1 (docs/benchmarks.md): folding alone ~1.1x over eager,
-    folding + channels_last ~1.5x, + ``torch.compile`` ~1.9x (after a compilation of about a minute).
+    ``make bench`` measures what it gains (docs/benchmarks.md, "deploy" columns).
 
     Args:
         model: The model, in eval mode; changed in place.

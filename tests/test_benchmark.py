@@ -1,0 +1,94 @@
+"""tools/analysis_tools/benchmark.py: the twins it builds, and a smoke run of every case and mode (tiny
+sizes, one run each; timings are not checked, numerics and completeness are)."""
+import importlib.util
+import json
+
+import pytest
+import torch
+
+from tools_helpers import ROOT, run_tool
+
+SCRIPT = ROOT / 'tools' / 'analysis_tools' / 'benchmark.py'
+CASES = ['backbone', 'RetinaNet', 'YOLOv3-320', 'YOLOv3-416', 'DeepLabV3 OS8', 'DeepLabV3 OS16', 'RTMDet']
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location('benchmark', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_retinanet_twin_differs_only_in_the_backbone():
+    bench = load_script()
+    case = next(c for c in bench.cases(smoke=True) if c.name == 'RetinaNet')
+    ours, twin = case.ours.build(), case.twin.build()
+    assert type(twin.backbone).__name__ == 'MobileNetV2' and twin.backbone.out_indices == (2, 4, 7)
+    assert list(twin.neck.in_channels) == [32, 96, 1280]
+    images = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        strides = [64 // f.shape[-2] for f in twin.backbone(images)]
+        assert strides == [64 // f.shape[-2] for f in ours.backbone(images)] == [8, 16, 32]
+    # frozen as far: GhostNetV2 freezes the stem and the stride-4 stages (blocks.0-2), MobileNetV2 layer1-2
+    assert not any(p.requires_grad for p in twin.backbone.layer2.parameters())
+    assert all(p.requires_grad for p in twin.backbone.layer3.parameters())
+    assert twin.backbone.norm_eval == ours.backbone.norm_eval
+    assert (ours.neck.out_channels, ours.neck.num_outs) == (twin.neck.out_channels, twin.neck.num_outs)
+    head_sizes = [[p.shape for p in model.bbox_head.parameters()] for model in (ours, twin)]
+    assert head_sizes[0] == head_sizes[1]
+
+
+@pytest.fixture(scope='module')
+def smoke(tmp_path_factory):
+    out = tmp_path_factory.mktemp('bench')
+    result = run_tool([SCRIPT, '--smoke', '--profile-all', '--threads', '1', '--out', out / 'bench.json',
+                       '--markdown', out / 'bench.md'], out, timeout=1800)
+    return json.loads((out / 'bench.json').read_text()), (out / 'bench.md').read_text(), result.stdout
+
+
+def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
+    results, _, _ = smoke
+    rows = results['inference']
+    modes = ('eager', 'deploy', 'onnxruntime')
+    assert [(r['case'], r['mode']) for r in rows] == [(case, mode) for case in CASES for mode in modes]
+    for row in rows:
+        for which in ('ghostnetv2', 'twin'):
+            assert row[which]['median_ms'] > 0 and row[which]['macs'] > 0 and row[which]['params'] > 0
+            # deploy (folded BN, channels_last) and onnxruntime compute what eager computes, for both models
+            assert row[which]['rel_diff_vs_eager'] < 1e-3, (row['case'], row['mode'], which)
+        assert row['speed_ratio'] == pytest.approx(row['twin']['median_ms'] / row['ghostnetv2']['median_ms'])
+        assert row['mac_ratio'] == pytest.approx(row['ghostnetv2']['macs'] / row['twin']['macs'])
+        if row['mode'] != 'eager':
+            profile = row['profile']
+            assert profile['top'] and profile['ours_total_ms'] > 0 and profile['twin_total_ms'] > 0
+            assert all(op['ours_ms'] > 0 and op['ours_calls'] > 0 for op in profile['top'])
+            assert isinstance(profile['largest_excess_op'], str)
+
+
+def test_twins_have_the_same_macs_in_every_mode(smoke):
+    results, _, _ = smoke
+    by_case = {}
+    for row in results['inference']:
+        by_case.setdefault(row['case'], set()).add((row['ghostnetv2']['macs'], row['twin']['macs']))
+    assert all(len(pairs) == 1 for pairs in by_case.values())
+
+
+def test_train_rows_with_and_without_checkpointing(smoke):
+    results, _, _ = smoke
+    rows = results['train']
+    assert [(r['case'], r['with_cp']) for r in rows] == [('RetinaNet', False), ('RetinaNet', True),
+                                                          ('DeepLabV3 OS8', False), ('DeepLabV3 OS8', True)]
+    for row in rows:
+        for which in ('ghostnetv2', 'twin'):
+            assert row[which]['median_ms'] > 0 and row[which]['peak_rss_mb'] > row[which]['rss_growth_mb'] >= 0
+
+
+def test_report_holds_every_row_and_the_machine(smoke):
+    results, markdown, stdout = smoke
+    assert results['machine']['threads'] == 1 and results['settings']['smoke']
+    for title in ('## Inference', '## Training step', '## Where GhostNetV2 falls short'):
+        assert title in markdown
+    table = [line for line in markdown.splitlines() if line.startswith('| ') and 'x** |' in line]
+    assert len(table) == len(results['inference']) + len(results['train'])
+    assert results['date'][:10] in markdown and results['command'] in markdown
+    assert 'RTMDet-tiny' in stdout
