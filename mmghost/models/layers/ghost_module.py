@@ -66,7 +66,9 @@ class GhostModule(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         primary = self.primary_conv(x)
-        out = torch.cat([primary, self.cheap_operation(primary)], dim=1)[:, :self.out_channels]
+        out = torch.cat([primary, self.cheap_operation(primary)], dim=1)
+        if out.shape[1] != self.out_channels:  # odd out_channels: drop the last ghost channel
+            out = out[:, :self.out_channels]
         if self.short_conv is None:
             return out
         return out * self.short_conv(x, out.shape[-2:])
