@@ -107,6 +107,22 @@ def allow_checkpoint_globals() -> None:
         torch.serialization.add_safe_globals(checkpoint_safe_globals())
 
 
+def use_safe_mmengine_loaders() -> None:
+    """torch < 2.6: make mmengine's ``CheckpointLoader`` read local and http(s) files with the restricted
+    unpickler, for the whole process (the model-zoo schemes resolve to http(s) URLs). Called by the opt-in
+    :mod:`mmghost.runtime`; on torch >= 2.6, :func:`allow_checkpoint_globals` does the same job.
+    """
+    if TORCH_LOADS_WEIGHTS_ONLY:
+        return
+    for prefixes in ('', ('http://', 'https://')):
+        CheckpointLoader.register_scheme(prefixes, loader=_load_without_code, force=True)
+
+
+def _load_without_code(filename: str, map_location: Any = None, **kwargs: Any) -> Any:
+    """A ``CheckpointLoader`` loader: :func:`load_checkpoint_file` with mmengine's loader signature."""
+    return load_checkpoint_file(filename, map_location=map_location or 'cpu')
+
+
 @contextmanager
 def _forced_weights_only() -> Iterator[None]:
     """Make ``torch.load`` use its safe unpickler even where a caller passes ``weights_only=False``.
