@@ -8,7 +8,7 @@ whose input is smaller than its kernel along a side is mostly padding and costs 
 :func:`full_precision_tiny_convs` runs every such conv in float32 under autocast.
 """
 from contextlib import contextmanager
-from typing import Iterator, List, Tuple
+from typing import Iterator, List
 
 import torch
 import torch.nn as nn
@@ -37,18 +37,19 @@ def full_precision_tiny_convs(model: nn.Module, device_type: str = 'cpu') -> Ite
         model: The model whose convolutions are watched.
         device_type: The autocast device type. Defaults to ``'cpu'``.
     """
-    entered: List[Tuple[nn.Module, bool]] = []
+    in_full_precision: List[nn.Module] = []  # the convs whose forward is running with autocast off
 
     def before(conv: nn.Conv2d, args: tuple):
         if not (torch.is_autocast_enabled(device_type) and is_tiny_input(conv, args[0])):
             return None
-        entered.append((conv, torch.is_autocast_enabled(device_type)))
+        in_full_precision.append(conv)
         torch.set_autocast_enabled(device_type, False)
         return (args[0].float(), *args[1:])
 
     def after(conv: nn.Conv2d, args: tuple, output: Tensor) -> None:
-        if entered and entered[-1][0] is conv:
-            torch.set_autocast_enabled(device_type, entered.pop()[1])
+        if in_full_precision and in_full_precision[-1] is conv:
+            in_full_precision.pop()
+            torch.set_autocast_enabled(device_type, True)
 
     handles = []
     for module in model.modules():
@@ -59,5 +60,5 @@ def full_precision_tiny_convs(model: nn.Module, device_type: str = 'cpu') -> Ite
     finally:
         for handle in handles:
             handle.remove()
-        if entered:  # a forward raised inside a full-precision conv: restore autocast as it was
-            torch.set_autocast_enabled(device_type, entered[0][1])
+        if in_full_precision:  # a forward raised inside a full-precision conv: autocast was on before it
+            torch.set_autocast_enabled(device_type, True)
