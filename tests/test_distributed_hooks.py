@@ -182,3 +182,13 @@ def test_iteration_based_two_process_checkpoint_holds_both_ranks_states(tmp_path
               'randomness.diff_rank_seed=True', *NO_VAL], tmp_path, timeout=TIMEOUT, env=dict(PORT=str(free_port())))
     states = torch.load(work_dir / 'iter_2.pth', weights_only=False)['meta']['rng_states']
     assert len(states) == 2 and rng_digest(states[0]) != rng_digest(states[1])
+
+
+def test_shutdown_runtime_destroys_the_process_group_and_is_a_no_op_without_one(tmp_path):
+    import torch.distributed as dist
+    from mmghost.engine import shutdown_runtime
+    shutdown_runtime()  # no process group: nothing to do
+    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0, world_size=1)
+    assert dist.is_initialized()
+    shutdown_runtime()
+    assert not dist.is_initialized()

@@ -1,5 +1,6 @@
 """Running the command-line tools the way a user does, in a scratch directory."""
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -7,6 +8,8 @@ from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
+# the lines of a failed tool's stderr that say why: exceptions, signals, torchrun's failure summary
+ERROR_LINE = re.compile(r'Error|Exception|Traceback|exitcode|Signal|terminate called|Aborted|Killed')
 
 
 def run_tool(args: Sequence[str], cwd: Path, timeout: int = 600, env: Optional[Dict[str, str]] = None,
@@ -16,8 +19,10 @@ def run_tool(args: Sequence[str], cwd: Path, timeout: int = 600, env: Optional[D
     full_env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', **(env or {}))
     result = subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
-        raise AssertionError(f'{command} exited {result.returncode}\n{result.stdout[-4000:]}\n'
-                             f'{result.stderr[-4000:]}')
+        # the lines that say why first: a long log may be cut by whoever shows the failure
+        errors = [line for line in result.stderr.splitlines() if ERROR_LINE.search(line)][-20:]
+        raise AssertionError(f'{command} exited {result.returncode}\n' + '\n'.join(errors) +
+                             f'\n--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}')
     return result
 
 

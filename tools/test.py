@@ -10,7 +10,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmghost.engine import check_dataset_paths, load_config, setup_runtime
+from mmghost.engine import check_dataset_paths, load_config, setup_runtime, shutdown_runtime
 from mmghost.engine.data_check import annotation_errors_named
 from mmghost.engine.switches import enable_tta
 from mmghost.utils import checkpoint_loading, load_checkpoint_file
@@ -82,6 +82,7 @@ def main() -> None:
     with checkpoint_loading():  # mmengine loads its checkpoints with torch's safe unpickler
         with annotation_errors_named():  # a malformed annotation file: name it
             runner.test()
+    shutdown_runtime()
 
 
 if __name__ == '__main__':

@@ -6,7 +6,8 @@ from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmghost.engine import check_dataset_paths, latest_loadable_checkpoint, load_config, setup_runtime
+from mmghost.engine import (check_dataset_paths, latest_loadable_checkpoint, load_config, setup_runtime,
+                            shutdown_runtime)
 from mmghost.engine.data_check import annotation_errors_named
 from mmghost.engine.switches import enable_amp
 from mmghost.utils import checkpoint_loading, load_checkpoint_file
@@ -59,6 +60,7 @@ def main() -> None:
     with checkpoint_loading():  # mmengine loads its checkpoints with torch's safe unpickler
         with annotation_errors_named():  # a malformed annotation file: name it
             runner.train()
+    shutdown_runtime()
 
 
 if __name__ == '__main__':

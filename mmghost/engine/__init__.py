@@ -10,11 +10,11 @@ from .hooks import FiniteLossHook, FuseConvBNHook, RankConsistencyHook, paramete
 from .optim import CPUAutocastOptimWrapper
 from .randomness import ResumableRandomnessHook, get_rng_states, set_rng_states
 from .resume import latest_loadable_checkpoint, resume_candidates
-from .runtime import replace_sync_bn, setup_runtime
+from .runtime import replace_sync_bn, setup_runtime, shutdown_runtime
 
 __all__ = [
     'AtomicCheckpointHook', 'AtomicLocalBackend', 'CPUAutocastOptimWrapper', 'FiniteLossHook', 'FuseConvBNHook',
     'RankConsistencyHook', 'ResumableRandomnessHook', 'atomic_write', 'build_model', 'check_dataset_paths',
     'check_override_key', 'get_rng_states', 'latest_loadable_checkpoint', 'load_config', 'parameter_digest',
-    'replace_sync_bn', 'resume_candidates', 'set_rng_states', 'setup_runtime'
+    'replace_sync_bn', 'resume_candidates', 'set_rng_states', 'setup_runtime', 'shutdown_runtime'
 ]

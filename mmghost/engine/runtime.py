@@ -59,3 +59,15 @@ def setup_runtime(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
     print_log(f'No GPU found: process {dist.get_rank()}/{dist.get_world_size()} runs DDP on CPU with gloo',
               logger='current')
+
+
+def shutdown_runtime() -> None:
+    """End a successful multi-process run: wait for every rank, then destroy the process group.
+
+    Without it, a rank that exits first closes its gloo connections while another rank may still be
+    finishing its last collective, which can fail that rank ("Connection closed by peer") after a run
+    that itself succeeded. Call it only after the work succeeded: a rank that raised must not wait here.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
