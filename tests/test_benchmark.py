@@ -41,14 +41,15 @@ def test_retinanet_twin_differs_only_in_the_backbone():
 @pytest.fixture(scope='module')
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp('bench')
-    result = run_tool([SCRIPT, '--smoke', '--profile-all', '--threads', '1', '--out', out / 'bench.json',
+    result = run_tool([SCRIPT, '--smoke', '--profile-all', '--threads', '1', '--int8', 'backbone',
+                       '--out', out / 'bench.json',
                        '--markdown', out / 'bench.md'], out, timeout=1800)
     return json.loads((out / 'bench.json').read_text()), (out / 'bench.md').read_text(), result.stdout
 
 
 def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
     results, _, _ = smoke
-    rows = results['inference']
+    rows = [r for r in results['inference'] if r['mode'] != 'onnxruntime int8']
     modes = ('eager', 'deploy', 'onnxruntime')
     assert [(r['case'], r['mode']) for r in rows] == [(case, mode) for case in CASES for mode in modes]
     for row in rows:
@@ -63,6 +64,22 @@ def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
             assert profile['top'] and profile['ours_total_ms'] > 0 and profile['twin_total_ms'] > 0
             assert all(op['ours_ms'] > 0 and op['ours_calls'] > 0 for op in profile['top'])
             assert isinstance(profile['largest_excess_op'], str)
+
+
+def test_int8_rows_only_for_the_cases_asked_and_reported_against_float(smoke):
+    results, markdown, _ = smoke
+    int8 = [r for r in results['inference'] if r['mode'] == 'onnxruntime int8']
+    assert [r['case'] for r in int8] == ['backbone']
+    row = int8[0]
+    for which in ('ghostnetv2', 'twin'):  # quantized: close to eager, yet not equal
+        assert row[which]['median_ms'] > 0 and 0 < row[which]['rel_diff_vs_eager'] < 0.5
+    assert 'profile' not in row  # int8 is an option, not a target: never in the shortfalls
+    assert '- backbone 64x96: GhostNetV2 ' in markdown and 'ms int8' in markdown
+
+
+def test_int8_needs_known_case_names():
+    result = run_tool([SCRIPT, '--smoke', '--int8', 'Retina'], ROOT, check=False)
+    assert result.returncode == 2 and "--int8: unknown case(s) ['Retina']" in result.stderr
 
 
 def test_twins_have_the_same_macs_in_every_mode(smoke):

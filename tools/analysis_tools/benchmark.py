@@ -8,7 +8,10 @@ RTMDet-tiny). Both run the same thing in each mode, interleaved run by run:
 - ``eager``: the model's tensor forward (backbone, neck and head; no box decoding/NMS, no resizing of
   logits), eval mode;
 - ``deploy``: BatchNorm folded into the convs of backbone, neck and head, weights and input channels_last;
-- ``onnxruntime``: the deploy model exported by :func:`mmghost.deploy.export_onnx`, run by onnxruntime.
+- ``onnxruntime``: the deploy model exported by :func:`mmghost.deploy.export_onnx`, run by onnxruntime;
+- ``onnxruntime int8`` (cases named by ``--int8``): that file after onnxruntime's static int8 quantization
+  (QOperator format, per-channel int8 weights, uint8 activations calibrated on random inputs of the case's
+  size), to see whether int8 makes either model faster; its outputs are not expected to equal eager.
 
 Training rows time ``train_step`` (SGD) with and without gradient checkpointing (``with_cp``), each in
 a fresh process whose peak resident memory (``getrusage`` maxrss) is read before and after the steps.
@@ -43,6 +46,7 @@ from mmghost.engine import build_model
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MODES = ('eager', 'deploy', 'onnxruntime')
+INT8_MODE = 'onnxruntime int8'
 # The end of each resolution in GhostNetV2 (stage index) and the mmdet MobileNetV2 stage at the same place.
 GHOST_TO_MOBILENET = {2: 1, 4: 2, 6: 4, 8: 6, 9: 7}
 MOBILENET_CHANNELS = {1: 24, 2: 32, 4: 96, 6: 320, 7: 1280}
@@ -150,6 +154,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--train-repeats', type=int, default=1, help='timed train steps per contender')
     parser.add_argument('--cases', nargs='+', help='run only the cases whose names start with these')
     parser.add_argument('--no-train', action='store_true', help='skip the training rows')
+    parser.add_argument('--int8', nargs='+', metavar='CASE',
+                        help='also time these cases (full names) after static int8 quantization in onnxruntime')
     parser.add_argument('--profile-all', action='store_true',
                         help='profile every deploy/onnxruntime row, not only those where GhostNetV2 is slower')
     parser.add_argument('--smoke', action='store_true',
@@ -163,6 +169,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     warmups = dict(warmup=args.warmup, train_warmup=args.train_warmup)
     if min(counts.values()) < 1 or min(warmups.values()) < 0:
         parser.error(f'--threads and the repeats must be >= 1 and the warm-ups >= 0, got {counts} and {warmups}')
+    names = [case.name for case in cases(args.smoke)]
+    unknown = sorted(set(args.int8 or ()) - set(names))
+    if unknown:
+        parser.error(f'--int8: unknown case(s) {unknown}, expected some of {names}')
     if args.smoke:
         args.warmup, args.repeats, args.heavy_repeats, args.train_warmup, args.train_repeats = 0, 1, 1, 0, 1
     return args
@@ -203,6 +213,33 @@ def onnxruntime_session(model: nn.Module, example: torch.Tensor, path: str, thre
     return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
 
 
+def int8_session(float_session, path: str, example: torch.Tensor, threads: int, calibration_batches: int = 4):
+    """An onnxruntime session on the static int8 quantization of the float model at ``path``."""
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    name = float_session.get_inputs()[0].name
+    generator = torch.Generator().manual_seed(0)
+
+    class RandomImages(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter([{name: torch.randn(example.shape, generator=generator).numpy()}
+                                 for _ in range(calibration_batches)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    prepared, quantized = path.replace('.onnx', '-prepared.onnx'), path.replace('.onnx', '-int8.onnx')
+    quant_pre_process(path, prepared)
+    quantize_static(prepared, quantized, RandomImages(), quant_format=QuantFormat.QOperator, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(quantized, options, providers=['CPUExecutionProvider'])
+
+
 def relative_difference(outputs: Sequence, reference: Sequence[torch.Tensor]) -> float:
     """max |a - b| / max |b| over all outputs."""
     diff = max(float((torch.as_tensor(a).float() - b).abs().max()) for a, b in zip(outputs, reference))
@@ -229,6 +266,8 @@ class Contender:
             deploy = prepare_for_cpu_inference(TensorOutputs(copy.deepcopy(self.fused)).eval())
             return lambda: deploy(self.images)
         session = onnxruntime_session(self.fused, self.images, self.onnx_path, self.threads)
+        if mode == INT8_MODE:
+            session = int8_session(session, self.onnx_path, self.images, self.threads)
         feed = {session.get_inputs()[0].name: self.images.numpy()}
         return lambda: session.run(None, feed)
 
@@ -305,7 +344,7 @@ def run_case(case: Case, args: argparse.Namespace, workdir: str) -> List[dict]:
     del models
     repeats = args.heavy_repeats if case.heavy else args.repeats
     rows = []
-    for mode in MODES:
+    for mode in MODES + ((INT8_MODE, ) if case.name in (args.int8 or ()) else ()):
         runners = {which: c.runner(mode) for which, c in contenders.items()}
         with torch.inference_mode():
             results = time_interleaved(runners, args.warmup, repeats)
@@ -318,7 +357,7 @@ def run_case(case: Case, args: argparse.Namespace, workdir: str) -> List[dict]:
                                     rel_diff_vs_eager=differences['twin']))
         row['speed_ratio'] = row['twin']['median_ms'] / row['ghostnetv2']['median_ms']
         row['mac_ratio'] = row['ghostnetv2']['macs'] / row['twin']['macs']
-        if mode != 'eager' and (row['speed_ratio'] < 1.0 or args.profile_all):
+        if mode in ('deploy', 'onnxruntime') and (row['speed_ratio'] < 1.0 or args.profile_all):
             row['profile'] = compare_ops(contenders['ours'].profile(mode), contenders['twin'].profile(mode))
         print(format_inference([row]).splitlines()[-1], flush=True)
         rows.append(row)
@@ -457,7 +496,32 @@ def machine() -> Dict[str, Any]:
 
 def shortfalls(rows: List[dict]) -> List[str]:
     return [f'{r["case"]} {r["mode"]} {r["speed_ratio"]:.2f}x' for r in rows
-            if r['mode'] != 'eager' and r['speed_ratio'] < 1.0]
+            if r['mode'] in ('deploy', 'onnxruntime') and r['speed_ratio'] < 1.0]
+
+
+def format_int8(rows: List[dict]) -> str:
+    """What static int8 quantization does to each model's onnxruntime time (float time / int8 time)."""
+    float_rows = {r['case']: r for r in rows if r['mode'] == 'onnxruntime'}
+    lines = []
+    for row in rows:
+        if row['mode'] != INT8_MODE:
+            continue
+        base = float_rows[row['case']]
+        lines.append(f'- {row["case"]} {row["size"][0]}x{row["size"][1]}: GhostNetV2 '
+                     f'{base["ghostnetv2"]["median_ms"]:.1f} ms float -> {row["ghostnetv2"]["median_ms"]:.1f} ms int8 '
+                     f'(**{base["ghostnetv2"]["median_ms"] / row["ghostnetv2"]["median_ms"]:.2f}x**); '
+                     f'{row["twin_model"]} {base["twin"]["median_ms"]:.1f} ms -> {row["twin"]["median_ms"]:.1f} ms '
+                     f'(**{base["twin"]["median_ms"] / row["twin"]["median_ms"]:.2f}x**).')
+    return '\n'.join(lines)
+
+
+def int8_section(rows: List[dict]) -> str:
+    int8 = format_int8(rows)
+    if not int8:
+        return ''
+    return (f"\n**{INT8_MODE}** rows: the onnxruntime file after onnxruntime's static int8 quantization (QOperator "
+            "format, per-channel int8 weights, uint8 activations calibrated on 4 random inputs); the outputs are "
+            f"quantized, not equal to eager. Float -> int8 time in onnxruntime (> 1: int8 faster):\n\n{int8}\n")
 
 
 def report(results: dict) -> str:
@@ -488,7 +552,7 @@ GhostNetV2 time (> 1: GhostNetV2 faster). MACs count Conv2d and Linear multiply-
 {format_inference(results['inference'])}
 
 Deploy or onnxruntime rows below 1.0x: {', '.join(short) if short else 'none'}.
-
+{int8_section(results['inference'])}
 ## Training step
 
 `train_step` with SGD, each contender in a fresh process: median of {results['settings']['train_repeats']} step(s)
