@@ -66,11 +66,13 @@ demo-seg: install-main data/demo_ade/ADEChallengeData2016/images/validation
 	@echo "Colour-overlaid predictions in $(SEG_WORK_DIR)/predictions/"
 
 # Every GhostNetV2 model against its MobileNetV2 twin (same neck/head): eager, deploy and onnxruntime latency,
-# train step time and memory, with MACs and ratios, in one run (docs/benchmarks.md, work_dirs/benchmark.json).
+# train step time and memory, with MACs and ratios, in one run (docs/benchmarks.md, work_dirs/benchmark.json);
+# the backbone, YOLOv3-416 and RTMDet also after onnxruntime's static int8 quantization.
 # BENCH_ARGS passes options, e.g. BENCH_ARGS="--threads 1" on a machine shared with other jobs.
 BENCH_ARGS ?=
 bench: install-main
-	$(PY) tools/analysis_tools/benchmark.py --out work_dirs/benchmark.json --markdown docs/benchmarks.md $(BENCH_ARGS)
+	$(PY) tools/analysis_tools/benchmark.py --out work_dirs/benchmark.json --markdown docs/benchmarks.md \
+		--int8 backbone YOLOv3-416 RTMDet $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV) $(COMPAT_VENV)

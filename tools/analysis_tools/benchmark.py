@@ -231,7 +231,7 @@ def int8_session(float_session, path: str, example: torch.Tensor, threads: int, 
             return next(self.batches, None)
 
     prepared, quantized = path.replace('.onnx', '-prepared.onnx'), path.replace('.onnx', '-int8.onnx')
-    quant_pre_process(path, prepared)
+    quant_pre_process(path, prepared, skip_symbolic_shape=True)  # symbolic inference fails on some heads
     quantize_static(prepared, quantized, RandomImages(), quant_format=QuantFormat.QOperator, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
     options = ort.SessionOptions()
