@@ -109,3 +109,16 @@ def test_report_holds_every_row_and_the_machine(smoke):
     assert len(table) == len(results['inference']) + len(results['train'])
     assert results['date'][:10] in markdown and results['command'] in markdown
     assert 'RTMDet-tiny' in stdout
+
+
+def test_cuda_device_needs_a_gpu_and_inference_only(monkeypatch, capsys):
+    bench = load_script()
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--device', 'cuda', '--no-train'])
+    assert 'torch sees no CUDA device' in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--device', 'cuda'])
+    assert 'add --no-train' in capsys.readouterr().err
+    assert bench.parse_args(['--device', 'cuda', '--no-train']).device == 'cuda'

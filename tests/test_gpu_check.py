@@ -62,3 +62,22 @@ def test_gpu_check_on_cpu_trains_both_demos_and_skips_what_needs_cuda(tmp_path):
     assert rows[0][3] == rows[4][3] == 'no CUDA device'
     assert rows[3][3] == 'needs 2 CUDA devices, found 0'
     assert (work / 'det').is_dir() and (work / 'seg').is_dir()
+
+
+def test_the_benchmark_step_uses_options_the_benchmark_has(monkeypatch):
+    """The GPU-only step cannot run here; its command line must still parse (with CUDA pretended)."""
+    import importlib.util
+    import re
+    import shlex
+
+    import torch
+    script = (ROOT / 'tools' / 'gpu_check.sh').read_text().replace('\\\n', ' ')
+    line = re.search(r'benchmark\.py"(.*?)\|\| return 1', script).group(1)
+    argv = shlex.split(line.replace('"$WORK', '"/tmp/work'))
+    spec = importlib.util.spec_from_file_location('benchmark', ROOT / 'tools' / 'analysis_tools' / 'benchmark.py')
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    args = bench.parse_args(argv)
+    assert args.device == 'cuda' and args.no_train
+    assert all(any(case.name.startswith(prefix) for case in bench.cases(smoke=True)) for prefix in args.cases)

@@ -17,6 +17,9 @@ Training rows time ``train_step`` (SGD) with and without gradient checkpointing 
 a fresh process whose peak resident memory (``getrusage`` maxrss) is read before and after the steps.
 Every deploy/onnxruntime row where GhostNetV2 is slower than its twin is profiled per operator.
 
+``--device cuda`` times eager and deploy on the GPU (inference only: onnxruntime, int8 and training rows
+are CPU measurements and are not run there).
+
 Prints the tables, writes JSON and optionally the markdown report (``make bench``: docs/benchmarks.md).
 ``--smoke`` runs every case at tiny sizes once (for the tests; its timings mean nothing).
 """
@@ -154,6 +157,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--train-repeats', type=int, default=1, help='timed train steps per contender')
     parser.add_argument('--cases', nargs='+', help='run only the cases whose names start with these')
     parser.add_argument('--no-train', action='store_true', help='skip the training rows')
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                        help='cuda: eager and deploy on the GPU, inference only (needs --no-train)')
     parser.add_argument('--int8', nargs='+', metavar='CASE',
                         help='also time these cases (full names) after static int8 quantization in onnxruntime')
     parser.add_argument('--profile-all', action='store_true',
@@ -173,6 +178,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     unknown = sorted(set(args.int8 or ()) - set(names))
     if unknown:
         parser.error(f'--int8: unknown case(s) {unknown}, expected some of {names}')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: torch sees no CUDA device')
+    if args.device == 'cuda' and not args.no_train:
+        parser.error('--device cuda times inference only: add --no-train')
     if args.smoke:
         args.warmup, args.repeats, args.heavy_repeats, args.train_warmup, args.train_repeats = 0, 1, 1, 0, 1
     return args
@@ -213,6 +222,18 @@ def onnxruntime_session(model: nn.Module, example: torch.Tensor, path: str, thre
     return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
 
 
+def synchronized(run: Callable[[], object]) -> Callable[[], object]:
+    """``run``, returning only once the GPU has finished (a no-op without CUDA)."""
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return run
+
+    def run_and_wait():
+        result = run()
+        torch.cuda.synchronize()
+        return result
+    return run_and_wait
+
+
 def int8_session(float_session, path: str, example: torch.Tensor, threads: int, calibration_batches: int = 4):
     """An onnxruntime session on the static int8 quantization of the float model at ``path``."""
     import onnxruntime as ort
@@ -247,9 +268,10 @@ def relative_difference(outputs: Sequence, reference: Sequence[torch.Tensor]) ->
 
 
 class Contender:
-    """One model in its three modes at one input size (eager outputs kept as the reference)."""
+    """One model in its modes at one input size (eager outputs kept as the reference)."""
 
     def __init__(self, model: nn.Module, images: torch.Tensor, workdir: str, tag: str, threads: int) -> None:
+        model.to(images.device)
         self.eager = TensorOutputs(model).eval()
         self.images, self.threads = images, threads
         self.macs = conv_linear_macs(model, lambda: self.eager(images))
@@ -261,10 +283,10 @@ class Contender:
 
     def runner(self, mode: str) -> Callable[[], object]:
         if mode == 'eager':
-            return lambda: self.eager(self.images)
+            return synchronized(lambda: self.eager(self.images))
         if mode == 'deploy':
             deploy = prepare_for_cpu_inference(TensorOutputs(copy.deepcopy(self.fused)).eval())
-            return lambda: deploy(self.images)
+            return synchronized(lambda: deploy(self.images))
         session = onnxruntime_session(self.fused, self.images, self.onnx_path, self.threads)
         if mode == INT8_MODE:
             session = int8_session(session, self.onnx_path, self.images, self.threads)
@@ -338,13 +360,14 @@ def network_input(case: Case, model: nn.Module) -> torch.Tensor:
 def run_case(case: Case, args: argparse.Namespace, workdir: str) -> List[dict]:
     """Rows (one per mode) of one case: latency of both contenders, MACs, params, ratios, profiles."""
     models = dict(ours=randomise_norm_statistics(case.ours.build()), twin=randomise_norm_statistics(case.twin.build()))
-    images = network_input(case, models['ours'])
+    images = network_input(case, models['ours']).to(args.device)
     contenders = {which: Contender(model, images, workdir, f'{case.name}-{which}'.replace(' ', '_'), args.threads)
                   for which, model in models.items()}
     del models
     repeats = args.heavy_repeats if case.heavy else args.repeats
     rows = []
-    for mode in MODES + ((INT8_MODE, ) if case.name in (args.int8 or ()) else ()):
+    modes = MODES + ((INT8_MODE, ) if case.name in (args.int8 or ()) else ())
+    for mode in modes if args.device == 'cpu' else ('eager', 'deploy'):
         runners = {which: c.runner(mode) for which, c in contenders.items()}
         with torch.inference_mode():
             results = time_interleaved(runners, args.warmup, repeats)
@@ -357,7 +380,8 @@ def run_case(case: Case, args: argparse.Namespace, workdir: str) -> List[dict]:
                                     rel_diff_vs_eager=differences['twin']))
         row['speed_ratio'] = row['twin']['median_ms'] / row['ghostnetv2']['median_ms']
         row['mac_ratio'] = row['ghostnetv2']['macs'] / row['twin']['macs']
-        if mode in ('deploy', 'onnxruntime') and (row['speed_ratio'] < 1.0 or args.profile_all):
+        if args.device == 'cpu' and mode in ('deploy', 'onnxruntime') and (row['speed_ratio'] < 1.0 or
+                                                                          args.profile_all):
             row['profile'] = compare_ops(contenders['ours'].profile(mode), contenders['twin'].profile(mode))
         print(format_inference([row]).splitlines()[-1], flush=True)
         rows.append(row)
@@ -484,14 +508,15 @@ def format_profiles(rows: List[dict]) -> str:
     return '\n\n'.join(parts) or 'No deploy or onnxruntime row was slower than its twin.'
 
 
-def machine() -> Dict[str, Any]:
+def machine(device: str) -> Dict[str, Any]:
     import onnxruntime
     cpu = platform.processor() or platform.machine()
     if osp.isfile('/proc/cpuinfo'):
         with open('/proc/cpuinfo') as f:
             cpu = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), cpu)
     return dict(cpu=cpu, cores=os.cpu_count(), threads=torch.get_num_threads(), torch=torch.__version__,
-                onnxruntime=onnxruntime.__version__, python=platform.python_version())
+                onnxruntime=onnxruntime.__version__, python=platform.python_version(),
+                device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu')
 
 
 def shortfalls(rows: List[dict]) -> List[str]:
@@ -531,9 +556,9 @@ def report(results: dict) -> str:
 
 Generated by `make bench` (tools/analysis_tools/benchmark.py) on {results['date']}; this run:
 `{results['command']}`.
-Machine: {m['cpu']}, {m['cores']} cores, torch threads: {m['threads']}; torch {m['torch']}, onnxruntime \
-{m['onnxruntime']}, Python {m['python']}. The machine is shared and noisy: compare the ratios (both contenders
-of a row alternate run by run in the same process), not absolute times across runs.
+Machine: {m['cpu']}, {m['cores']} cores, torch threads: {m['threads']}, models on: {m['device']}; torch \
+{m['torch']}, onnxruntime {m['onnxruntime']}, Python {m['python']}. The machine is shared and noisy: compare the
+ratios (both contenders of a row alternate run by run in the same process), not absolute times across runs.
 
 Each GhostNetV2 model is timed against a twin with the same neck and head and mmdet's/mmseg's MobileNetV2 as
 backbone: the RetinaNet twin is the same config with MobileNetV2 tapped at the same strides (and frozen as
@@ -590,7 +615,8 @@ def main() -> None:
         return train_child(args)
     selected = [c for c in cases(args.smoke) if not args.cases or c.name.startswith(tuple(args.cases))]
     results = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-                   command=' '.join(['python', osp.relpath(__file__, ROOT), *sys.argv[1:]]), machine=machine(),
+                   command=' '.join(['python', osp.relpath(__file__, ROOT), *sys.argv[1:]]),
+                   machine=machine(args.device),
                    settings=dict(warmup=args.warmup, repeats=args.repeats, heavy_repeats=args.heavy_repeats,
                                  train_warmup=args.train_warmup, train_repeats=args.train_repeats, smoke=args.smoke),
                    inference=[], train=[])
