@@ -531,12 +531,11 @@ def format_int8(rows: List[dict]) -> str:
     for row in rows:
         if row['mode'] != INT8_MODE:
             continue
-        base = float_rows[row['case']]
-        lines.append(f'- {row["case"]} {row["size"][0]}x{row["size"][1]}: GhostNetV2 '
-                     f'{base["ghostnetv2"]["median_ms"]:.1f} ms float -> {row["ghostnetv2"]["median_ms"]:.1f} ms int8 '
-                     f'(**{base["ghostnetv2"]["median_ms"] / row["ghostnetv2"]["median_ms"]:.2f}x**); '
-                     f'{row["twin_model"]} {base["twin"]["median_ms"]:.1f} ms -> {row["twin"]["median_ms"]:.1f} ms '
-                     f'(**{base["twin"]["median_ms"] / row["twin"]["median_ms"]:.2f}x**).')
+        float_ms = {which: float_rows[row['case']][which]['median_ms'] for which in ('ghostnetv2', 'twin')}
+        change = {which: f'{ms:.1f} ms float -> {row[which]["median_ms"]:.1f} ms int8 '
+                         f'(**{ms / row[which]["median_ms"]:.2f}x**)' for which, ms in float_ms.items()}
+        lines.append(f'- {row["case"]} {row["size"][0]}x{row["size"][1]}: GhostNetV2 {change["ghostnetv2"]}; '
+                     f'{row["twin_model"]} {change["twin"]}.')
     return '\n'.join(lines)
 
 
