@@ -1,26 +1,18 @@
 """tools/analysis_tools/benchmark.py: the twins it builds, and a smoke run of every case and mode (tiny
 sizes, one run each; timings are not checked, numerics and completeness are)."""
-import importlib.util
 import json
 
 import pytest
 import torch
 
-from tools_helpers import ROOT, run_tool
+from tools_helpers import ROOT, load_script, run_tool
 
 SCRIPT = ROOT / 'tools' / 'analysis_tools' / 'benchmark.py'
 CASES = ['backbone', 'RetinaNet', 'YOLOv3-320', 'YOLOv3-416', 'DeepLabV3 OS8', 'DeepLabV3 OS16', 'RTMDet']
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location('benchmark', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_retinanet_twin_differs_only_in_the_backbone():
-    bench = load_script()
+    bench = load_script(SCRIPT)
     case = next(c for c in bench.cases(smoke=True) if c.name == 'RetinaNet')
     ours, twin = case.ours.build(), case.twin.build()
     assert type(twin.backbone).__name__ == 'MobileNetV2' and twin.backbone.out_indices == (2, 4, 7)
@@ -112,7 +104,7 @@ def test_report_holds_every_row_and_the_machine(smoke):
 
 
 def test_cuda_device_needs_a_gpu_and_inference_only(monkeypatch, capsys):
-    bench = load_script()
+    bench = load_script(SCRIPT)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     with pytest.raises(SystemExit):
         bench.parse_args(['--device', 'cuda', '--no-train'])

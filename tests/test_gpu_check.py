@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tools_helpers import ROOT, run_tool
+from tools_helpers import ROOT, load_script, run_tool
 
 CHECK_LOSSES = ROOT / 'tools' / 'misc' / 'check_losses.py'
 
@@ -66,7 +66,6 @@ def test_gpu_check_on_cpu_trains_both_demos_and_skips_what_needs_cuda(tmp_path):
 
 def test_the_benchmark_step_uses_options_the_benchmark_has(monkeypatch):
     """The GPU-only step cannot run here; its command line must still parse (with CUDA pretended)."""
-    import importlib.util
     import re
     import shlex
 
@@ -74,9 +73,7 @@ def test_the_benchmark_step_uses_options_the_benchmark_has(monkeypatch):
     script = (ROOT / 'tools' / 'gpu_check.sh').read_text().replace('\\\n', ' ')
     line = re.search(r'benchmark\.py"(.*?)\|\| return 1', script).group(1)
     argv = shlex.split(line.replace('"$WORK', '"/tmp/work'))
-    spec = importlib.util.spec_from_file_location('benchmark', ROOT / 'tools' / 'analysis_tools' / 'benchmark.py')
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script(ROOT / 'tools' / 'analysis_tools' / 'benchmark.py')
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     args = bench.parse_args(argv)
     assert args.device == 'cuda' and args.no_train

@@ -1,6 +1,5 @@
 """End-to-end ONNX files (pre-processing, model, decoding, NMS in one graph) against PyTorch ``predict``,
 and ``demo/onnx_demo.py`` without torch."""
-import importlib.util
 import json
 from typing import Optional
 
@@ -20,7 +19,7 @@ from mmghost.demo_data import make_detection_dataset, make_segmentation_dataset
 from mmghost.deploy import deploy_metadata, end_to_end, export_end_to_end
 from mmghost.deploy.detection_postprocess import top_candidates
 from mmghost.engine import build_model, load_config
-from tools_helpers import ROOT, run_tool
+from tools_helpers import ROOT, load_script, run_tool
 
 DEMO = ROOT / 'demo' / 'onnx_demo.py'
 DETECTORS = ['demo/retinanet_ghostnetv2_demo.py', 'yolov3_ghostnetv2_320_coco.py', 'rtmdet_ghostnetv2_coco.py']
@@ -36,13 +35,6 @@ sys.meta_path.insert(0, Blocker())
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name='__main__')
 '''
-
-
-def load_demo():
-    spec = importlib.util.spec_from_file_location('onnx_demo', DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 CLASSIFIERS = ('retina_cls', 'rtm_cls', 'convs_pred', 'conv_seg')  # the heads' class-score convs
@@ -155,7 +147,7 @@ def test_onnx_demo_refuses_a_file_without_metadata(tmp_path):
     onnx.save(helper.make_model(graph), str(tmp_path / 'plain.onnx'))
     session = ort.InferenceSession(str(tmp_path / 'plain.onnx'), providers=['CPUExecutionProvider'])
     with pytest.raises(ValueError, match='no mmghost metadata'):
-        load_demo().read_metadata(session)
+        load_script(DEMO).read_metadata(session)
 
 
 @pytest.fixture(scope='module')
@@ -193,7 +185,7 @@ def assert_same_detections(actual: dict, expected) -> None:
 def test_detector_onnx_reproduces_pytorch_predict(tmp_path, det_images, config, score_thr):
     options = {'model.test_cfg.score_thr': score_thr} if score_thr else None
     cfg, model, session = export(config, tmp_path / 'det.onnx', det_images, options)
-    demo, pipeline = load_demo(), build_test_pipeline(cfg)
+    demo, pipeline = load_script(DEMO), build_test_pipeline(cfg)
     metadata = demo.read_metadata(session)
     assert metadata['task'] == 'detection' and len(metadata['classes']) == model.bbox_head.num_classes
     found = []
@@ -224,7 +216,7 @@ def test_detector_onnx_takes_a_batch_and_any_size(tmp_path, det_images):
 
 def test_detector_onnx_without_detections_returns_padding(tmp_path, det_images):
     _, _, session = export(DETECTORS[0], tmp_path / 'det.onnx', det_images, {'model.test_cfg.score_thr': 1.0})
-    demo = load_demo()
+    demo = load_script(DEMO)
     inputs = demo.prepare(cv2.imread(str(det_images[0])), demo.read_metadata(session))[0]
     boxes, scores, labels = session.run(None, {'images': inputs})
     assert (labels == -1).all() and (scores == 0).all() and (boxes == 0).all()
@@ -232,7 +224,7 @@ def test_detector_onnx_without_detections_returns_padding(tmp_path, det_images):
 
 def test_segmentor_onnx_reproduces_pytorch_predict(tmp_path, seg_images):
     cfg, model, session = export(SEGMENTOR, tmp_path / 'seg.onnx', seg_images)
-    demo, pipeline = load_demo(), build_test_pipeline(cfg)
+    demo, pipeline = load_script(DEMO), build_test_pipeline(cfg)
     metadata = demo.read_metadata(session)
     assert metadata['task'] == 'segmentation' and metadata['classes'] == list(cfg.classes)
     for path in seg_images:

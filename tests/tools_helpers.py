@@ -1,10 +1,12 @@
 """Running the command-line tools the way a user does, in a scratch directory."""
+import importlib.util
 import os
 import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Dict, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,3 +32,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+def load_script(path: Path) -> ModuleType:
+    """Import a script that is not in a package (a tool, a demo) as a module, without running its main."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
