@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -47,6 +47,12 @@ def resized_size(width: int, height: int, scale: List[int], keep_ratio: bool) ->
     return int(width * factor + 0.5), int(height * factor + 0.5)
 
 
+def fixed_input_hw(session: ort.InferenceSession) -> Optional[Tuple[int, int]]:
+    """(H, W) of a file exported with ``--static``; None when height and width are dynamic."""
+    _, height, width, _ = session.get_inputs()[0].shape
+    return (height, width) if isinstance(height, int) and isinstance(width, int) else None
+
+
 def prepare(image: np.ndarray, metadata: dict) -> Tuple[np.ndarray, Tuple[float, float], Tuple[int, int]]:
     """The network input for a BGR image: resized and padded as the config's test pipeline does.
 
@@ -64,17 +70,39 @@ def prepare(image: np.ndarray, metadata: dict) -> Tuple[np.ndarray, Tuple[float,
         else:
             divisor = pad['size_divisor']
             target_w, target_h = (-(-n // divisor) * divisor for n in (resized_hw[1], resized_hw[0]))
-        value = pad['value'] if isinstance(pad['value'], list) else [pad['value']] * 3
-        image = cv2.copyMakeBorder(image, 0, target_h - resized_hw[0], 0, target_w - resized_hw[1],
-                                   cv2.BORDER_CONSTANT, value=value)
+        image = pad_bottom_right(image, target_h, target_w, pad['value'])
     return np.ascontiguousarray(image[None]), (resized_hw[1] / width, resized_hw[0] / height), resized_hw
+
+
+def fit_input(inputs: np.ndarray, session: ort.InferenceSession, metadata: dict) -> np.ndarray:
+    """``inputs`` padded at the bottom and right to the fixed size of a ``--static`` file (as is otherwise),
+    with the test pipeline's pad value (0 without one)."""
+    fixed_hw = fixed_input_hw(session)
+    if fixed_hw is None:
+        return inputs
+    if inputs.shape[1] > fixed_hw[0] or inputs.shape[2] > fixed_hw[1]:
+        raise ValueError(f'the prepared image is {inputs.shape[1]}x{inputs.shape[2]}, larger than the fixed '
+                         f'{fixed_hw[0]}x{fixed_hw[1]} input of the model: export it with a larger --shape '
+                         'or without --static')
+    value = metadata['pad']['value'] if metadata['pad'] else 0
+    return pad_bottom_right(inputs[0], *fixed_hw, value)[None]
+
+
+def pad_bottom_right(image: np.ndarray, height: int, width: int, value: Union[float, List[float]]) -> np.ndarray:
+    """``image`` padded with ``value`` (one per channel, or one for all) to ``height`` x ``width``."""
+    value = value if isinstance(value, list) else [value] * 3
+    return cv2.copyMakeBorder(image, 0, height - image.shape[0], 0, width - image.shape[1], cv2.BORDER_CONSTANT,
+                              value=value)
 
 
 def detect(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> Dict[str, np.ndarray]:
     """Detections of a BGR image in its own pixels: ``bboxes`` (K, 4), ``scores`` (K,), ``labels`` (K,)."""
     inputs, (w_scale, h_scale), _ = prepare(image, metadata)
-    boxes, scores, labels = (output[0] for output in session.run(None, {'images': inputs}))
+    fitted = fit_input(inputs, session, metadata)
+    boxes, scores, labels = (output[0] for output in session.run(None, {'images': fitted}))
     found = labels >= 0
+    if fitted.shape != inputs.shape:  # padded into a --static input: keep the boxes on the prepared image
+        boxes = np.minimum(boxes, np.array([inputs.shape[2], inputs.shape[1]] * 2, dtype=np.float32))
     # as mmdet's rescale: multiply by the reciprocal scale factors
     factors = np.array([1 / w_scale, 1 / h_scale, 1 / w_scale, 1 / h_scale], dtype=np.float32)
     return dict(bboxes=boxes[found] * factors, scores=scores[found], labels=labels[found])
@@ -83,7 +111,7 @@ def detect(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> 
 def segment(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> np.ndarray:
     """The class of each pixel of a BGR image, (H, W) int64 (network output resized by nearest pixel)."""
     inputs, _, (resized_h, resized_w) = prepare(image, metadata)
-    class_map = session.run(None, {'images': inputs})[0][0, :resized_h, :resized_w]
+    class_map = session.run(None, {'images': fit_input(inputs, session, metadata)})[0][0, :resized_h, :resized_w]
     height, width = image.shape[:2]
     rows = np.minimum(((np.arange(height) + 0.5) * resized_h / height).astype(np.int64), resized_h - 1)
     cols = np.minimum(((np.arange(width) + 0.5) * resized_w / width).astype(np.int64), resized_w - 1)

@@ -42,12 +42,12 @@ def smoke(tmp_path_factory):
 def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
     results, _, _ = smoke
     rows = [r for r in results['inference'] if r['mode'] != 'onnxruntime int8']
-    modes = ('eager', 'deploy', 'onnxruntime')
+    modes = ('eager', 'deploy', 'onnxruntime', 'onnxruntime static')
     assert [(r['case'], r['mode']) for r in rows] == [(case, mode) for case in CASES for mode in modes]
     for row in rows:
         for which in ('ghostnetv2', 'twin'):
             assert row[which]['median_ms'] > 0 and row[which]['macs'] > 0 and row[which]['params'] > 0
-            # deploy (folded BN, channels_last) and onnxruntime compute what eager computes, for both models
+            # deploy (folded BN, channels_last) and both onnxruntime files compute what eager computes, for both
             assert row[which]['rel_diff_vs_eager'] < 1e-3, (row['case'], row['mode'], which)
         assert row['speed_ratio'] == pytest.approx(row['twin']['median_ms'] / row['ghostnetv2']['median_ms'])
         assert row['mac_ratio'] == pytest.approx(row['ghostnetv2']['macs'] / row['twin']['macs'])

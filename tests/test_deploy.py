@@ -1,5 +1,6 @@
 """Deploy mode (BN folded), ONNX export with onnxruntime parity, and the weight converter."""
 import copy
+from collections import Counter
 
 import onnx
 import onnxruntime as ort
@@ -65,6 +66,38 @@ def test_onnx_backbone_matches_pytorch_on_three_sizes(backbone, tmp_path, deploy
         for out, ref in zip(actual, expected):
             assert out.shape == tuple(ref.shape)
             torch.testing.assert_close(torch.from_numpy(out), ref, rtol=1e-4, atol=1e-4)
+
+
+def optimized_op_counts(path: str) -> Counter:
+    """Node types of the graph as onnxruntime runs it (its extended graph optimizations applied)."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = path + '.optimized'
+    ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    return Counter(node.op_type for node in onnx.load(path + '.optimized').graph.node)
+
+
+def test_static_onnx_backbone_has_fixed_shapes_and_no_shape_arithmetic(backbone, tmp_path):
+    """``dynamic=False``: the input is one 193x257 image, and onnxruntime folds away the run-time size
+    computation (Shape, Gather, Unsqueeze, Slice, Concat) of the 14 DFC up-samplings."""
+    model = fuse_model(copy.deepcopy(backbone))
+    paths = {dynamic: str(tmp_path / f'{dynamic}.onnx') for dynamic in (True, False)}
+    images = torch.randn(1, 3, 193, 257)
+    for dynamic, path in paths.items():
+        export_onnx(model, images, path, dynamic=dynamic)
+    graph = onnx.load(paths[False]).graph
+    assert [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim] == [1, 3, 193, 257]
+    ops = {dynamic: optimized_op_counts(path) for dynamic, path in paths.items()}
+    assert ops[True]['Resize'] == ops[False]['Resize'] == 14  # one per DFC gate
+    assert ops[True]['Shape'] >= 14 and ops[False]['Shape'] == 0
+    assert ops[False]['Concat'] < ops[True]['Concat']  # the Ghost concatenations remain
+    session = ort.InferenceSession(paths[False], providers=['CPUExecutionProvider'])
+    with torch.no_grad():
+        expected = TensorOutputs(model)(images)
+    for out, ref in zip(session.run(None, {'images': images.numpy()}), expected):
+        torch.testing.assert_close(torch.from_numpy(out), ref, rtol=1e-4, atol=1e-4)
+    with pytest.raises(Exception, match='images'):  # onnxruntime names the input whose size does not fit
+        session.run(None, {'images': torch.randn(1, 3, 224, 224).numpy()})
 
 
 def test_export_rejects_a_too_small_example(backbone, tmp_path):

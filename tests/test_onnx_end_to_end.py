@@ -1,7 +1,7 @@
 """End-to-end ONNX files (pre-processing, model, decoding, NMS in one graph) against PyTorch ``predict``,
 and ``demo/onnx_demo.py`` without torch."""
 import json
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -100,16 +100,18 @@ def torch_predict(model: nn.Module, pipeline: Compose, path: str, **metainfo):
         return model.test_step(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))[0], data
 
 
-def export(config: str, path, images: list, cfg_options: Optional[dict] = None) -> tuple:
-    """Build ``config``'s model, make it trained-ish on ``images`` (paths), export it; return the config,
-    the model and an onnxruntime session of the file."""
+def export(config: str, path, images: list, cfg_options: Optional[dict] = None,
+           static_hw: Optional[Tuple[int, int]] = None) -> tuple:
+    """Build ``config``'s model, make it trained-ish on ``images`` (paths), export it (with dynamic input
+    size, or fixed to ``static_hw``); return the config, the model and an onnxruntime session of the file."""
     cfg = load_config(str(ROOT / 'configs' / config), cfg_options)
     torch.manual_seed(0)
     model, pipeline = build_model(cfg), build_test_pipeline(cfg)
     trained_ish(model, [pipeline(dict(img_path=str(p), img_id=0))['inputs'] for p in images])
     task = 'detection' if hasattr(model, 'bbox_head') else 'segmentation'
     head = model.bbox_head if task == 'detection' else model.decode_head
-    export_end_to_end(model, str(path), deploy_metadata(cfg, task, head.num_classes), example_hw=(160, 224))
+    export_end_to_end(model, str(path), deploy_metadata(cfg, task, head.num_classes),
+                      example_hw=static_hw or (160, 224), dynamic=static_hw is None)
     return cfg, model, ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
 
 
@@ -179,12 +181,13 @@ def assert_same_detections(actual: dict, expected) -> None:
 
 
 # a high score_thr leaves fewer than max_per_img detections; YOLOv3 applies it to class scores before the
-# objectness multiplies them
-@pytest.mark.parametrize('config,score_thr', [(DETECTORS[0], None), (DETECTORS[0], 0.92), (DETECTORS[1], None),
-                                              (DETECTORS[1], 0.93), (DETECTORS[2], None)])
-def test_detector_onnx_reproduces_pytorch_predict(tmp_path, det_images, config, score_thr):
+# objectness multiplies them. RTMDet's pipeline pads to 640x640: a --static file of that size is exact.
+@pytest.mark.parametrize('config,score_thr,static_hw', [
+    (DETECTORS[0], None, None), (DETECTORS[0], 0.92, None), (DETECTORS[1], None, None), (DETECTORS[1], 0.93, None),
+    (DETECTORS[2], None, None), (DETECTORS[2], None, (640, 640))])
+def test_detector_onnx_reproduces_pytorch_predict(tmp_path, det_images, config, score_thr, static_hw):
     options = {'model.test_cfg.score_thr': score_thr} if score_thr else None
-    cfg, model, session = export(config, tmp_path / 'det.onnx', det_images, options)
+    cfg, model, session = export(config, tmp_path / 'det.onnx', det_images, options, static_hw)
     demo, pipeline = load_script(DEMO), build_test_pipeline(cfg)
     metadata = demo.read_metadata(session)
     assert metadata['task'] == 'detection' and len(metadata['classes']) == model.bbox_head.num_classes
@@ -239,10 +242,22 @@ def test_segmentor_onnx_reproduces_pytorch_predict(tmp_path, seg_images):
         assert (class_map == reference).mean() >= 0.999
 
 
-@pytest.mark.parametrize('config', [DETECTORS[0], SEGMENTOR])
-def test_onnx_demo_draws_without_torch(tmp_path, det_images, seg_images, config):
+def test_onnx_demo_refuses_an_image_larger_than_a_static_input(tmp_path, det_images):
+    _, _, session = export(DETECTORS[0], tmp_path / 'det.onnx', det_images, static_hw=(160, 224))
+    demo = load_script(DEMO)
+    metadata = demo.read_metadata(session)
+    assert demo.fixed_input_hw(session) == (160, 224)
+    inputs = demo.prepare(cv2.imread(str(det_images[0])), metadata)[0]
+    assert max(inputs.shape[1:3]) == 320  # the demo config resizes to fit 320x320
+    with pytest.raises(ValueError, match=r'larger than the fixed 160x224 input of the model'):
+        demo.detect(session, cv2.imread(str(det_images[0])), metadata)
+
+
+# (320, 320): a --static RetinaNet file, into which the demo pads each resized image
+@pytest.mark.parametrize('config,static_hw', [(DETECTORS[0], None), (DETECTORS[0], (320, 320)), (SEGMENTOR, None)])
+def test_onnx_demo_draws_without_torch(tmp_path, det_images, seg_images, config, static_hw):
     images = det_images if config in DETECTORS else seg_images
-    export(config, tmp_path / 'model.onnx', images)
+    export(config, tmp_path / 'model.onnx', images, static_hw=static_hw)
     image = images[0]
     run_tool(['-c', WITHOUT_TORCH, DEMO, image, tmp_path / 'model.onnx', '--out-dir', tmp_path / 'out',
               '--score-thr', '0.5'], tmp_path)

@@ -1,4 +1,5 @@
-"""ONNX export with dynamic batch, height and width: raw outputs, or the end-to-end model."""
+"""ONNX export of raw outputs or of the end-to-end model, with dynamic batch, height and width or with the
+example's shape fixed (``dynamic=False``: onnxruntime then folds the shape arithmetic of every resize)."""
 import inspect
 import json
 from typing import Any, Dict, List, Sequence
@@ -37,7 +38,7 @@ def _flatten(outputs) -> List[Tensor]:
     return [t for item in outputs for t in _flatten(item)]
 
 
-def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17) -> List[str]:
+def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17, dynamic: bool = True) -> List[str]:
     """Export ``model`` (eval mode) to ``path`` with dynamic batch, height and width.
 
     Args:
@@ -45,6 +46,7 @@ def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17) -
         example: An example input batch (N, 3, H, W); H and W of at least 64 px.
         path: The ``.onnx`` file to write.
         opset: ONNX opset. Defaults to 17.
+        dynamic: False fixes every shape to the example's: the file takes only that input shape.
 
     Returns:
         The names of the outputs, ``output0``, ``output1``, ...
@@ -54,9 +56,9 @@ def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17) -
     wrapped = TensorOutputs(model).eval()
     with torch.no_grad():
         names = [f'output{i}' for i in range(len(wrapped(example)))]
-    dynamic = {'images': {0: 'batch', 2: 'height', 3: 'width'}}
-    dynamic.update({name: {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'} for name in names})
-    trace_to_onnx(wrapped, example, path, names, dynamic, opset)
+    axes = {'images': {0: 'batch', 2: 'height', 3: 'width'}}
+    axes.update({name: {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'} for name in names})
+    trace_to_onnx(wrapped, example, path, names, axes if dynamic else {}, opset)
     return names
 
 
@@ -69,10 +71,11 @@ def trace_to_onnx(module: nn.Module, example: Tensor, path: str, output_names: L
 
 
 def export_end_to_end(model: nn.Module, path: str, metadata: Dict[str, Any], example_hw: Sequence[int] = (320, 320),
-                      opset: int = 17) -> List[str]:
+                      opset: int = 17, dynamic: bool = True) -> List[str]:
     """Export a detector or segmentor as one graph: uint8 BGR images in, predictions out.
 
-    See :mod:`mmghost.deploy.end_to_end` for the inputs and outputs. Batch, height and width are dynamic.
+    See :mod:`mmghost.deploy.end_to_end` for the inputs and outputs. Batch, height and width are dynamic,
+    or with ``dynamic=False`` fixed to one image of ``example_hw`` (``demo/onnx_demo.py`` pads to it).
 
     Args:
         model: An mmdet detector or mmseg segmentor, in eval mode.
@@ -80,6 +83,7 @@ def export_end_to_end(model: nn.Module, path: str, metadata: Dict[str, Any], exa
         metadata: Stored as JSON under the ``mmghost`` metadata key (see :func:`deploy_metadata`).
         example_hw: Height and width of the tracing example (>= 64). Defaults to (320, 320).
         opset: ONNX opset. Defaults to 17.
+        dynamic: False fixes the input to one image of ``example_hw``.
 
     Returns:
         The names of the outputs.
@@ -90,12 +94,12 @@ def export_end_to_end(model: nn.Module, path: str, metadata: Dict[str, Any], exa
     example = torch.randint(0, 256, (1, *example_hw, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     if isinstance(wrapped, EndToEndDetector):
         names = ['boxes', 'scores', 'labels']
-        dynamic = {name: {0: 'batch'} for name in names}
+        axes = {name: {0: 'batch'} for name in names}
     else:
         names = ['class_map']
-        dynamic = {'class_map': {0: 'batch', 1: 'height', 2: 'width'}}
-    dynamic['images'] = {0: 'batch', 1: 'height', 2: 'width'}
-    trace_to_onnx(wrapped, example, path, names, dynamic, opset)
+        axes = {'class_map': {0: 'batch', 1: 'height', 2: 'width'}}
+    axes['images'] = {0: 'batch', 1: 'height', 2: 'width'}
+    trace_to_onnx(wrapped, example, path, names, axes if dynamic else {}, opset)
     graph = onnx.load(path)
     graph.metadata_props.add(key=METADATA_KEY, value=json.dumps(metadata, sort_keys=True))
     onnx.save(graph, path)

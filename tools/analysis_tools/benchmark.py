@@ -8,7 +8,10 @@ RTMDet-tiny). Both run the same thing in each mode, interleaved run by run:
 - ``eager``: the model's tensor forward (backbone, neck and head; no box decoding/NMS, no resizing of
   logits), eval mode;
 - ``deploy``: BatchNorm folded into the convs of backbone, neck and head, weights and input channels_last;
-- ``onnxruntime``: the deploy model exported by :func:`mmghost.deploy.export_onnx`, run by onnxruntime;
+- ``onnxruntime``: the deploy model exported by :func:`mmghost.deploy.export_onnx` (dynamic batch, height
+  and width), run by onnxruntime;
+- ``onnxruntime static``: the same export with the input shape fixed (``export_onnx.py --static``), which
+  lets onnxruntime fold the shape arithmetic of every resize;
 - ``onnxruntime int8`` (cases named by ``--int8``): that file after onnxruntime's static int8 quantization
   (QOperator format, per-channel int8 weights, uint8 activations calibrated on random inputs of the case's
   size), to see whether int8 makes either model faster; its outputs are not expected to equal eager.
@@ -48,7 +51,9 @@ from mmghost.deploy import TensorOutputs, export_onnx, fuse_model, prepare_for_c
 from mmghost.engine import build_model
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MODES = ('eager', 'deploy', 'onnxruntime')
+ONNX_MODES = ('onnxruntime', 'onnxruntime static')
+MODES = ('eager', 'deploy') + ONNX_MODES
+TARGET_MODES = ('deploy', ) + ONNX_MODES  # GhostNetV2 is to be at least as fast as its twin in these
 INT8_MODE = 'onnxruntime int8'
 # The end of each resolution in GhostNetV2 (stage index) and the mmdet MobileNetV2 stage at the same place.
 GHOST_TO_MOBILENET = {2: 1, 4: 2, 6: 4, 8: 6, 9: 7}
@@ -208,11 +213,12 @@ def time_interleaved(runners: Dict[str, Callable[[], object]], warmup: int, repe
 
 
 def onnxruntime_session(model: nn.Module, example: torch.Tensor, path: str, threads: int,
-                        profile_prefix: Optional[str] = None):
-    """Export ``model`` to ``path`` (if not there yet) and open an onnxruntime session on ``threads``."""
+                        profile_prefix: Optional[str] = None, dynamic: bool = True):
+    """Export ``model`` to ``path`` (if not there yet; with dynamic shapes or fixed to ``example``'s) and
+    open an onnxruntime session on ``threads``."""
     import onnxruntime as ort
     if not osp.isfile(path):
-        export_onnx(model, example, path)
+        export_onnx(model, example, path, dynamic=dynamic)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -287,17 +293,22 @@ class Contender:
         if mode == 'deploy':
             deploy = prepare_for_cpu_inference(TensorOutputs(copy.deepcopy(self.fused)).eval())
             return synchronized(lambda: deploy(self.images))
-        session = onnxruntime_session(self.fused, self.images, self.onnx_path, self.threads)
+        session = self.onnxruntime(mode)
         if mode == INT8_MODE:
             session = int8_session(session, self.onnx_path, self.images, self.threads)
         feed = {session.get_inputs()[0].name: self.images.numpy()}
         return lambda: session.run(None, feed)
 
+    def onnxruntime(self, mode: str, profile_prefix: Optional[str] = None):
+        """A session on the deploy model's file: the fixed-shape one for ``onnxruntime static``."""
+        static = mode == 'onnxruntime static'
+        path = self.onnx_path.replace('.onnx', '-static.onnx') if static else self.onnx_path
+        return onnxruntime_session(self.fused, self.images, path, self.threads, profile_prefix, dynamic=not static)
+
     def profile(self, mode: str) -> Dict[str, Dict[str, float]]:
         """Self time (ms) and calls per operator over one run: torch.profiler, or onnxruntime's profiler."""
-        if mode == 'onnxruntime':
-            prefix = osp.join(osp.dirname(self.onnx_path), 'ort_profile')
-            session = onnxruntime_session(self.fused, self.images, self.onnx_path, self.threads, prefix)
+        if mode in ONNX_MODES:
+            session = self.onnxruntime(mode, osp.join(osp.dirname(self.onnx_path), 'ort_profile'))
             feed = {session.get_inputs()[0].name: self.images.numpy()}
             session.run(None, feed)
             session.run(None, feed)
@@ -380,8 +391,7 @@ def run_case(case: Case, args: argparse.Namespace, workdir: str) -> List[dict]:
                                     rel_diff_vs_eager=differences['twin']))
         row['speed_ratio'] = row['twin']['median_ms'] / row['ghostnetv2']['median_ms']
         row['mac_ratio'] = row['ghostnetv2']['macs'] / row['twin']['macs']
-        if args.device == 'cpu' and mode in ('deploy', 'onnxruntime') and (row['speed_ratio'] < 1.0 or
-                                                                          args.profile_all):
+        if args.device == 'cpu' and mode in TARGET_MODES and (row['speed_ratio'] < 1.0 or args.profile_all):
             row['profile'] = compare_ops(contenders['ours'].profile(mode), contenders['twin'].profile(mode))
         print(format_inference([row]).splitlines()[-1], flush=True)
         rows.append(row)
@@ -521,7 +531,7 @@ def machine(device: str) -> Dict[str, Any]:
 
 def shortfalls(rows: List[dict]) -> List[str]:
     return [f'{r["case"]} {r["mode"]} {r["speed_ratio"]:.2f}x' for r in rows
-            if r['mode'] in ('deploy', 'onnxruntime') and r['speed_ratio'] < 1.0]
+            if r['mode'] in TARGET_MODES and r['speed_ratio'] < 1.0]
 
 
 def format_int8(rows: List[dict]) -> str:
@@ -565,8 +575,9 @@ far); the YOLOv3, DeepLabV3 and RTMDet twins are the peer configs the GhostNetV2
 (YOLOv3-MobileNetV2, DeepLabV3-MobileNetV2 with strides/dilations for OS16, RTMDet-tiny). Batch 1, random
 weights, the tensor forward of backbone, neck and head (no box decoding/NMS). Modes: **eager** (eval mode);
 **deploy** (BatchNorm folded into the convs of backbone, neck and head, channels_last weights and input; both
-models); **onnxruntime** (the deploy model exported with `mmghost.deploy.export_onnx`, run by onnxruntime's
-CPU provider; both models). Median of {results['settings']['repeats']} runs ({results['settings']['heavy_repeats']} for
+models); **onnxruntime** (the deploy model exported with `mmghost.deploy.export_onnx`, dynamic batch, height
+and width, run by onnxruntime's CPU provider; both models); **onnxruntime static** (the same export with the
+input shape fixed, as `export_onnx.py --static` writes it; both models). Median of {results['settings']['repeats']} runs ({results['settings']['heavy_repeats']} for
 RetinaNet and DeepLabV3 OS8) after {results['settings']['warmup']} warm-up run(s). **Speed ratio** = twin time /
 GhostNetV2 time (> 1: GhostNetV2 faster). MACs count Conv2d and Linear multiply-adds (`mmghost.analysis`);
 **MAC ratio** = GhostNetV2 / twin (< 1: GhostNetV2 cheaper).

@@ -1,11 +1,13 @@
-"""Export a detector or segmentor to ONNX with dynamic batch, height and width, and check it against
-PyTorch with onnxruntime.
+"""Export a detector or segmentor to ONNX with dynamic batch, height and width (or a fixed input size), and
+check it against PyTorch with onnxruntime.
 
 ``--part model`` (the default) writes the whole model as one graph: uint8 BGR images (N, H, W, 3) in, at
 the config's test scale; a detector returns ``boxes``, ``scores`` and ``labels`` (box decoding and NMS
 inside), a segmentor the ``class_map``. ``demo/onnx_demo.py`` runs such a file without PyTorch.
 ``--part heads`` stops at the raw head outputs (normalised float images in), ``--part backbone`` exports
-the backbone's feature maps. See docs/deployment.md.
+the backbone's feature maps. ``--static`` fixes the input to one image of ``--shape`` instead: onnxruntime
+then folds the shape arithmetic of every resize, which makes a GhostNetV2 file faster (docs/benchmarks.md).
+See docs/deployment.md.
 
 Example:
     python tools/deployment/export_onnx.py configs/demo/retinanet_ghostnetv2_demo.py --checkpoint CKPT \\
@@ -23,13 +25,15 @@ from mmghost.utils import checkpoint_loading
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Export to ONNX with dynamic batch, height and width')
+    parser = argparse.ArgumentParser(description='Export to ONNX and check it with onnxruntime')
     parser.add_argument('config', help='mmdet or mmseg config file')
     parser.add_argument('--checkpoint', help='weights of the whole model (without: random weights)')
     parser.add_argument('--part', choices=['model', 'heads', 'backbone'], default='model',
                         help='model: end to end (pre-processing, NMS); heads: raw head outputs; backbone')
     parser.add_argument('--shape', type=int, nargs=2, default=[224, 224], metavar=('H', 'W'),
                         help='example input size for tracing and --verify (>= 64)')
+    parser.add_argument('--static', action='store_true',
+                        help='fix the input to batch 1 and --shape (faster; the file takes only that size)')
     parser.add_argument('--fuse', action='store_true', help='fold BatchNorm first (deploy mode)')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
     parser.add_argument('--verify', action='store_true', help='compare onnxruntime with PyTorch')
@@ -48,13 +52,13 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> tuple:
     """Write the file; return the PyTorch module that it reproduces and a matching example input."""
     if args.part != 'model':
         example = torch.randn(1, 3, *args.shape)
-        names = export_onnx(model, example, args.out)
+        names = export_onnx(model, example, args.out, dynamic=not args.static)
         reference = TensorOutputs(model)
     else:
         task = 'detection' if hasattr(model, 'bbox_head') else 'segmentation'
         head = model.bbox_head if task == 'detection' else model.decode_head
         metadata = deploy_metadata(load_config(args.config), task, head.num_classes)
-        names = export_end_to_end(model, args.out, metadata, example_hw=args.shape)
+        names = export_end_to_end(model, args.out, metadata, example_hw=args.shape, dynamic=not args.static)
         example = torch.randint(0, 256, (1, *args.shape, 3), dtype=torch.uint8)
         reference = end_to_end(model)
     print(f'wrote {args.out} with outputs {names}')
