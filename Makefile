@@ -65,9 +65,10 @@ demo-seg: install-main data/demo_ade/ADEChallengeData2016/images/validation
 		--show-dir $(SEG_WORK_DIR)/predictions
 	@echo "Colour-overlaid predictions in $(SEG_WORK_DIR)/predictions/"
 
-# Every GhostNetV2 model against its MobileNetV2 twin (same neck/head): eager, deploy and onnxruntime latency,
-# train step time and memory, with MACs and ratios, in one run (docs/benchmarks.md, work_dirs/benchmark.json);
-# the backbone, YOLOv3-416 and RTMDet also after onnxruntime's static int8 quantization.
+# Every GhostNetV2 model against its MobileNetV2 twin (same neck/head): eager, deploy, onnxruntime (dynamic and
+# fixed input shape) latency, train step time and memory, with MACs and ratios, in one run (docs/benchmarks.md,
+# work_dirs/benchmark.json); the backbone, YOLOv3-416 and RTMDet also after onnxruntime's static int8
+# quantization.
 # BENCH_ARGS passes options, e.g. BENCH_ARGS="--threads 1" on a machine shared with other jobs.
 BENCH_ARGS ?=
 bench: install-main

@@ -30,6 +30,20 @@ def test_retinanet_twin_differs_only_in_the_backbone():
     assert head_sizes[0] == head_sizes[1]
 
 
+def test_fast_models_run_until_each_has_run_min_seconds(monkeypatch):
+    """On a simulated clock: 10 ms and 2 ms models alternate until the faster one has run 0.2 s."""
+    bench = load_script(SCRIPT)
+    clock = [0.0]
+    monkeypatch.setattr(bench.time, 'perf_counter', lambda: clock[0])
+    runners = {'slow': lambda: clock.__setitem__(0, clock[0] + 0.010),
+               'fast': lambda: clock.__setitem__(0, clock[0] + 0.002)}
+    results = bench.time_interleaved(runners, 0, 3, min_seconds=0.2)
+    assert results['fast']['repeats'] == results['slow']['repeats'] == 100
+    assert results['slow']['median_ms'] == pytest.approx(10) and results['fast']['median_ms'] == pytest.approx(2)
+    assert bench.time_interleaved(runners, 0, 3)['slow']['repeats'] == 3
+    assert bench.time_interleaved(runners, 0, 3, min_seconds=60, max_repeats=50)['fast']['repeats'] == 50
+
+
 @pytest.fixture(scope='module')
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp('bench')

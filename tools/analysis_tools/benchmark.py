@@ -155,7 +155,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='GhostNetV2 models against their MobileNetV2 twins')
     parser.add_argument('--threads', type=int, default=os.cpu_count(), help='threads for every contender')
     parser.add_argument('--warmup', type=int, default=1, help='untimed runs per contender and mode')
-    parser.add_argument('--repeats', type=int, default=10, help='timed runs per contender and mode')
+    parser.add_argument('--repeats', type=int, default=10, help='timed runs per contender and mode (at least)')
+    parser.add_argument('--min-seconds', type=float, default=3.0,
+                        help='more timed runs (up to 1000) until each contender has run this long in a mode')
     parser.add_argument('--heavy-repeats', type=int, default=3,
                         help='timed runs for the big cases (RetinaNet 800x1333, DeepLabV3 OS8)')
     parser.add_argument('--train-warmup', type=int, default=1, help='untimed train steps per contender')
@@ -176,9 +178,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     counts = dict(threads=args.threads, repeats=args.repeats, heavy_repeats=args.heavy_repeats,
                   train_repeats=args.train_repeats)
-    warmups = dict(warmup=args.warmup, train_warmup=args.train_warmup)
+    warmups = dict(warmup=args.warmup, train_warmup=args.train_warmup, min_seconds=args.min_seconds)
     if min(counts.values()) < 1 or min(warmups.values()) < 0:
-        parser.error(f'--threads and the repeats must be >= 1 and the warm-ups >= 0, got {counts} and {warmups}')
+        parser.error(f'--threads and the repeats must be >= 1, the warm-ups and --min-seconds >= 0, got {counts} '
+                     f'and {warmups}')
     names = [case.name for case in cases(args.smoke)]
     unknown = sorted(set(args.int8 or ()) - set(names))
     if unknown:
@@ -189,6 +192,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--device cuda times inference only: add --no-train')
     if args.smoke:
         args.warmup, args.repeats, args.heavy_repeats, args.train_warmup, args.train_repeats = 0, 1, 1, 0, 1
+        args.min_seconds = 0.0
     return args
 
 
@@ -198,13 +202,19 @@ def summary(times_ms: List[float]) -> Dict[str, float]:
                 repeats=len(times_ms))
 
 
-def time_interleaved(runners: Dict[str, Callable[[], object]], warmup: int, repeats: int) -> Dict[str, dict]:
-    """Median and quartiles of each runner's wall time; runners alternate run by run (noise hits both)."""
+def time_interleaved(runners: Dict[str, Callable[[], object]], warmup: int, repeats: int,
+                     min_seconds: float = 0.0, max_repeats: int = 1000) -> Dict[str, dict]:
+    """Median and quartiles of each runner's wall time; runners alternate run by run (noise hits both).
+
+    Each runner runs ``repeats`` times, and more (up to ``max_repeats``) until every runner's timed runs
+    add up to ``min_seconds``: a fast model gets enough runs for a stable median.
+    """
     for _ in range(warmup):
         for run in runners.values():
             run()
     times: Dict[str, List[float]] = {name: [] for name in runners}
-    for _ in range(repeats):
+    while any(len(values) < repeats or sum(values) < min_seconds * 1000 and len(values) < max_repeats
+              for values in times.values()):
         for name, run in runners.items():
             start = time.perf_counter()
             run()
@@ -381,7 +391,7 @@ def run_case(case: Case, args: argparse.Namespace, workdir: str) -> List[dict]:
     for mode in modes if args.device == 'cpu' else ('eager', 'deploy'):
         runners = {which: c.runner(mode) for which, c in contenders.items()}
         with torch.inference_mode():
-            results = time_interleaved(runners, args.warmup, repeats)
+            results = time_interleaved(runners, args.warmup, repeats, args.min_seconds)
             differences = {which: relative_difference(runners[which](), c.reference)
                            for which, c in contenders.items()}
         row = dict(case=case.name, size=list(images.shape[-2:]), mode=mode, twin_model=case.twin.label,
@@ -578,7 +588,9 @@ weights, the tensor forward of backbone, neck and head (no box decoding/NMS). Mo
 models); **onnxruntime** (the deploy model exported with `mmghost.deploy.export_onnx`, dynamic batch, height
 and width, run by onnxruntime's CPU provider; both models); **onnxruntime static** (the same export with the
 input shape fixed, as `export_onnx.py --static` writes it; both models). Median of {results['settings']['repeats']} runs ({results['settings']['heavy_repeats']} for
-RetinaNet and DeepLabV3 OS8) after {results['settings']['warmup']} warm-up run(s). **Speed ratio** = twin time /
+RetinaNet and DeepLabV3 OS8), or of more until each contender has run for \
+{results['settings'].get('min_seconds', 0):g} s in the mode (up to 1000 runs; the JSON has each row's count), after \
+{results['settings']['warmup']} warm-up run(s). **Speed ratio** = twin time /
 GhostNetV2 time (> 1: GhostNetV2 faster). MACs count Conv2d and Linear multiply-adds (`mmghost.analysis`);
 **MAC ratio** = GhostNetV2 / twin (< 1: GhostNetV2 cheaper).
 
@@ -628,6 +640,7 @@ def main() -> None:
                    command=' '.join(['python', osp.relpath(__file__, ROOT), *sys.argv[1:]]),
                    machine=machine(args.device),
                    settings=dict(warmup=args.warmup, repeats=args.repeats, heavy_repeats=args.heavy_repeats,
+                                 min_seconds=args.min_seconds,
                                  train_warmup=args.train_warmup, train_repeats=args.train_repeats, smoke=args.smoke),
                    inference=[], train=[])
     with tempfile.TemporaryDirectory() as workdir:
