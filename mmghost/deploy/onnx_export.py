@@ -39,7 +39,7 @@ def _flatten(outputs) -> List[Tensor]:
 
 
 def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17, dynamic: bool = True) -> List[str]:
-    """Export ``model`` (eval mode) to ``path`` with dynamic batch, height and width.
+    """Export ``model`` (eval mode) to ``path`` with dynamic batch, height and width (or the example's shape).
 
     Args:
         model: Backbone, detector or segmentor (see :class:`TensorOutputs`).

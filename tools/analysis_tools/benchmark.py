@@ -222,13 +222,9 @@ def time_interleaved(runners: Dict[str, Callable[[], object]], warmup: int, repe
     return {name: summary(values) for name, values in times.items()}
 
 
-def onnxruntime_session(model: nn.Module, example: torch.Tensor, path: str, threads: int,
-                        profile_prefix: Optional[str] = None, dynamic: bool = True):
-    """Export ``model`` to ``path`` (if not there yet; with dynamic shapes or fixed to ``example``'s) and
-    open an onnxruntime session on ``threads``."""
+def cpu_session(path: str, threads: int, profile_prefix: Optional[str] = None):
+    """An onnxruntime session on the file at ``path``, CPU provider, ``threads`` intra-op threads."""
     import onnxruntime as ort
-    if not osp.isfile(path):
-        export_onnx(model, example, path, dynamic=dynamic)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -250,18 +246,16 @@ def synchronized(run: Callable[[], object]) -> Callable[[], object]:
     return run_and_wait
 
 
-def int8_session(float_session, path: str, example: torch.Tensor, threads: int, calibration_batches: int = 4):
+def int8_session(path: str, example: torch.Tensor, threads: int, calibration_batches: int = 4):
     """An onnxruntime session on the static int8 quantization of the float model at ``path``."""
-    import onnxruntime as ort
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    name = float_session.get_inputs()[0].name
     generator = torch.Generator().manual_seed(0)
 
     class RandomImages(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.batches = iter([{name: torch.randn(example.shape, generator=generator).numpy()}
+        def __init__(self) -> None:  # export_onnx names the input 'images'
+            self.batches = iter([{'images': torch.randn(example.shape, generator=generator).numpy()}
                                  for _ in range(calibration_batches)])
 
         def get_next(self):
@@ -271,10 +265,7 @@ def int8_session(float_session, path: str, example: torch.Tensor, threads: int, 
     quant_pre_process(path, prepared, skip_symbolic_shape=True)  # symbolic inference fails on some heads
     quantize_static(prepared, quantized, RandomImages(), quant_format=QuantFormat.QOperator, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(quantized, options, providers=['CPUExecutionProvider'])
+    return cpu_session(quantized, threads)
 
 
 def relative_difference(outputs: Sequence, reference: Sequence[torch.Tensor]) -> float:
@@ -303,22 +294,27 @@ class Contender:
         if mode == 'deploy':
             deploy = prepare_for_cpu_inference(TensorOutputs(copy.deepcopy(self.fused)).eval())
             return synchronized(lambda: deploy(self.images))
-        session = self.onnxruntime(mode)
         if mode == INT8_MODE:
-            session = int8_session(session, self.onnx_path, self.images, self.threads)
+            session = int8_session(self.onnx_file('onnxruntime'), self.images, self.threads)
+        else:
+            session = cpu_session(self.onnx_file(mode), self.threads)
         feed = {session.get_inputs()[0].name: self.images.numpy()}
         return lambda: session.run(None, feed)
 
-    def onnxruntime(self, mode: str, profile_prefix: Optional[str] = None):
-        """A session on the deploy model's file: the fixed-shape one for ``onnxruntime static``."""
+    def onnx_file(self, mode: str) -> str:
+        """The deploy model's ONNX file for an onnxruntime mode (fixed-shape for ``onnxruntime static``),
+        exported on first use."""
         static = mode == 'onnxruntime static'
         path = self.onnx_path.replace('.onnx', '-static.onnx') if static else self.onnx_path
-        return onnxruntime_session(self.fused, self.images, path, self.threads, profile_prefix, dynamic=not static)
+        if not osp.isfile(path):
+            export_onnx(self.fused, self.images, path, dynamic=not static)
+        return path
 
     def profile(self, mode: str) -> Dict[str, Dict[str, float]]:
         """Self time (ms) and calls per operator over one run: torch.profiler, or onnxruntime's profiler."""
         if mode in ONNX_MODES:
-            session = self.onnxruntime(mode, osp.join(osp.dirname(self.onnx_path), 'ort_profile'))
+            session = cpu_session(self.onnx_file(mode), self.threads,
+                                  osp.join(osp.dirname(self.onnx_path), 'ort_profile'))
             feed = {session.get_inputs()[0].name: self.images.numpy()}
             session.run(None, feed)
             session.run(None, feed)
