@@ -5,6 +5,7 @@ import os.path as osp
 
 import pytest
 import torch
+import yaml
 from mmdet.testing import demo_mm_inputs
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
@@ -51,6 +52,17 @@ def test_all_expected_configs_exist():
     assert {'retinanet_ghostnetv2_coco.py', 'yolov3_ghostnetv2_320_coco.py', 'yolov3_ghostnetv2_416_coco.py',
             'rtmdet_ghostnetv2_coco.py', 'deeplabv3_ghostnetv2_ade20k.py',
             'deeplabv3_ghostnetv2_os16_ade20k.py'} <= names
+
+
+def test_metafile_and_readme_list_every_config():
+    with open(osp.join(CONFIG_DIR, '..', 'metafile.yml')) as f:
+        listed = [model['Config'] for model in yaml.safe_load(f)['Models'] if 'Config' in model]
+    with open(osp.join(CONFIG_DIR, '..', 'README.md')) as f:
+        readme = f.read()
+    shipped = [f'configs/{osp.basename(p)}' for p in DET_CONFIGS + SEG_CONFIGS]
+    assert sorted(listed) == sorted(shipped)
+    # the README table names each config, the 1.3x/1.6x RetinaNet variants as suffixes of the 1.0x row
+    assert [p for p in shipped if f'`{p}`' not in readme and '-1.' not in p] == []
 
 
 @pytest.mark.parametrize('path', DET_CONFIGS, ids=osp.basename)

@@ -13,11 +13,14 @@ Example:
     python tools/analysis_tools/get_flops.py configs/retinanet_ghostnetv2_coco.py --shape 800 1333
     python tools/analysis_tools/get_flops.py \
         mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py --shape 512
+    python tools/analysis_tools/get_flops.py configs/deeplabv3_ghostnetv2_ade20k.py --shape 512 \
+        --cfg-options "model.backbone.out_indices=(6,9)" model.decode_head.in_channels=960
 """
 import argparse
 
 import torch
 from mmengine.analysis.print_helper import _format_size
+from mmengine.config import DictAction
 
 from mmghost.analysis import conv_linear_macs, flop_analyzer
 from mmghost.deploy import TensorOutputs
@@ -33,6 +36,9 @@ def parse_args() -> argparse.Namespace:
                         'config of the installed package')
     parser.add_argument('--shape', type=int, nargs='+', default=[224, 224], help='input size: H W or S')
     parser.add_argument('--part', choices=['model', 'backbone'], default='model')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, xxx=yyy format, as in mmdet/mmseg tools/train.py')
     args = parser.parse_args()
     if len(args.shape) not in (1, 2) or min(args.shape) < 32:
         parser.error(f'--shape takes H W or one size, each >= 32; got {args.shape}')
@@ -42,7 +48,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     height, width = args.shape * 2 if len(args.shape) == 1 else args.shape
-    model = build_model(load_config(resolve_config(args.config)))
+    model = build_model(load_config(resolve_config(args.config), args.cfg_options))
     model = model.backbone if args.part == 'backbone' else model
     wrapped = TensorOutputs(model).eval()
     images = torch.randn(1, 3, height, width)
