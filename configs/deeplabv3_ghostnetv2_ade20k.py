@@ -12,7 +12,8 @@
 # Cost at 512x512, Conv2d + Linear multiply-adds: 62.39 GMACs, 18.04M parameters; the peer 75.09 GMACs,
 #   18.70M (2026-11-30, 2-core x86_64 CPU: python tools/analysis_tools/get_flops.py CONFIG --shape 512,
 #   CONFIG = this file or mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py).
-#   ASPP on blocks.9 (960 channels) would cost 110.0 GMACs.
+#   ASPP on blocks.9 (960 channels) would cost 110.0 GMACs; on the demo data it did not score reliably
+#   higher (two seeds each, README.md "make demo-seg").
 _base_ = 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['mmghost'], allow_failed_imports=False)
 
