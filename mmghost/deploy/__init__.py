@@ -2,9 +2,9 @@
 from .end_to_end import EndToEndDetector, EndToEndSegmentor, ImagePreprocess, end_to_end
 from .fuse import fuse_model, prepare_for_cpu_inference
 from .metadata import METADATA_KEY, deploy_metadata
-from .onnx_export import TensorOutputs, export_end_to_end, export_onnx
+from .onnx_export import INPUT_NAME, TensorOutputs, export_end_to_end, export_onnx
 
 __all__ = [
-    'EndToEndDetector', 'EndToEndSegmentor', 'ImagePreprocess', 'METADATA_KEY', 'TensorOutputs', 'deploy_metadata',
-    'end_to_end', 'export_end_to_end', 'export_onnx', 'fuse_model', 'prepare_for_cpu_inference'
+    'EndToEndDetector', 'EndToEndSegmentor', 'INPUT_NAME', 'ImagePreprocess', 'METADATA_KEY', 'TensorOutputs',
+    'deploy_metadata', 'end_to_end', 'export_end_to_end', 'export_onnx', 'fuse_model', 'prepare_for_cpu_inference'
 ]

@@ -12,6 +12,8 @@ from torch import Tensor
 from .end_to_end import EndToEndDetector, end_to_end
 from .metadata import METADATA_KEY
 
+INPUT_NAME = 'images'  # the input of every exported graph
+
 
 class TensorOutputs(nn.Module):
     """Wrap a backbone, detector or segmentor so that ``forward(images)`` returns a flat tuple of tensors.
@@ -56,7 +58,7 @@ def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17, d
     wrapped = TensorOutputs(model).eval()
     with torch.no_grad():
         names = [f'output{i}' for i in range(len(wrapped(example)))]
-    axes = {'images': {0: 'batch', 2: 'height', 3: 'width'}}
+    axes = {INPUT_NAME: {0: 'batch', 2: 'height', 3: 'width'}}
     axes.update({name: {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'} for name in names})
     trace_to_onnx(wrapped, example, path, names, axes if dynamic else {}, opset)
     return names
@@ -64,9 +66,9 @@ def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17, d
 
 def trace_to_onnx(module: nn.Module, example: Tensor, path: str, output_names: List[str],
                   dynamic_axes: Dict[str, Dict[int, str]], opset: int) -> None:
-    """``torch.onnx.export`` by tracing, with input ``images`` (torch >= 2.5 is told not to use dynamo)."""
+    """``torch.onnx.export`` by tracing, with input :data:`INPUT_NAME` (torch >= 2.5 is told not to use dynamo)."""
     tracing = {'dynamo': False} if 'dynamo' in inspect.signature(torch.onnx.export).parameters else {}
-    torch.onnx.export(module, (example, ), path, input_names=['images'], output_names=output_names,
+    torch.onnx.export(module, (example, ), path, input_names=[INPUT_NAME], output_names=output_names,
                       dynamic_axes=dynamic_axes, opset_version=opset, **tracing)
 
 
@@ -98,7 +100,7 @@ def export_end_to_end(model: nn.Module, path: str, metadata: Dict[str, Any], exa
     else:
         names = ['class_map']
         axes = {'class_map': {0: 'batch', 1: 'height', 2: 'width'}}
-    axes['images'] = {0: 'batch', 1: 'height', 2: 'width'}
+    axes[INPUT_NAME] = {0: 'batch', 1: 'height', 2: 'width'}
     trace_to_onnx(wrapped, example, path, names, axes if dynamic else {}, opset)
     graph = onnx.load(path)
     graph.metadata_props.add(key=METADATA_KEY, value=json.dumps(metadata, sort_keys=True))

@@ -47,7 +47,7 @@ import torch.nn as nn
 
 import mmghost  # noqa: F401  (registers GhostNetV2)
 from mmghost.analysis import conv_linear_macs
-from mmghost.deploy import TensorOutputs, export_onnx, fuse_model, prepare_for_cpu_inference
+from mmghost.deploy import INPUT_NAME, TensorOutputs, export_onnx, fuse_model, prepare_for_cpu_inference
 from mmghost.engine import build_model
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -254,8 +254,8 @@ def int8_session(path: str, example: torch.Tensor, threads: int, calibration_bat
     generator = torch.Generator().manual_seed(0)
 
     class RandomImages(CalibrationDataReader):
-        def __init__(self) -> None:  # export_onnx names the input 'images'
-            self.batches = iter([{'images': torch.randn(example.shape, generator=generator).numpy()}
+        def __init__(self) -> None:
+            self.batches = iter([{INPUT_NAME: torch.randn(example.shape, generator=generator).numpy()}
                                  for _ in range(calibration_batches)])
 
         def get_next(self):

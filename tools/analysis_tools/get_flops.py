@@ -38,7 +38,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--part', choices=['model', 'backbone'], default='model')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, xxx=yyy format, as in mmdet/mmseg tools/train.py')
+        help='override settings of the config with key=value pairs (top-level keys must exist)')
     args = parser.parse_args()
     if len(args.shape) not in (1, 2) or min(args.shape) < 32:
         parser.error(f'--shape takes H W or one size, each >= 32; got {args.shape}')
