@@ -1,8 +1,12 @@
 """Install mmghost.
 
-``pip install -e ".[mmdet]"`` (or ``[mmseg]``, ``[all]``) in a working mmdet/mmseg environment installs
-nothing heavy when its torch, mmcv and mmengine are the tested versions below. ``make install`` builds
-the full pinned environment from nothing.
+mmghost is a plugin that goes into an environment which already runs mmdet and/or mmsegmentation, so it
+declares ranges of the versions it works with, never pins. There, ``pip install -e ".[mmdet]"`` (or
+``[mmseg]``, ``[all]``) installs mmghost and only what is missing: it leaves torch, mmcv, mmengine, mmdet and
+mmsegmentation as they are when their versions lie in the ranges below, and does not require torchvision
+(tests/test_install_requirements.py checks this with pip's resolver against simulated installed stacks).
+The exact versions of the two tested stacks, the low and the high end of these ranges, are only in
+scripts/install_env.sh; ``make install`` builds both from nothing.
 """
 from pathlib import Path
 
@@ -15,8 +19,16 @@ def read_version() -> str:
     return namespace['__version__']
 
 
-MMDET = ['mmdet==3.3.0', 'pycocotools']
-MMSEG = ['mmsegmentation==1.2.2', 'ftfy', 'regex']  # mmseg imports ftfy and regex without declaring them
+# torch: tested at 2.0.1 (low end) and 2.14.1 (high end); no upper bound, so a plugin never downgrades torch.
+TORCH = ['torch>=2.0.0']
+# mmengine: tested at 0.8.0 and 0.10.7; mmdet 3.x accepts >= 0.7.1, mmdet and mmseg both refuse >= 1.0.0.
+MMENGINE = ['mmengine>=0.8.0,<1.0.0']
+# mmcv: tested at 2.0.1 and 2.1.0; mmdet 3.1 / mmseg 1.1 accept < 2.1.0, mmdet 3.2-3.3 / mmseg 1.2 < 2.2.0.
+MMCV = ['mmcv>=2.0.0,<2.2.0']
+# mmdet: tested at 3.1.0 and 3.3.0, the last 3.x release.
+MMDET = ['mmdet>=3.1.0,<3.4.0', 'pycocotools']
+# mmsegmentation: tested at 1.1.0 and 1.2.2, the last 1.x release; it imports ftfy and regex undeclared.
+MMSEG = ['mmsegmentation>=1.1.0,<1.3.0', 'ftfy', 'regex']
 
 setup(
     name='mmghost',
@@ -26,12 +38,7 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.8',
     packages=find_packages(include=['mmghost', 'mmghost.*']),
-    # Ranges are what is tested: the modern stack (torch 2.14.1) and the canonical OpenMMLab one (torch 2.1.2
-    # with prebuilt-compatible mmcv 2.1.0), both with mmengine 0.10.7, mmdet 3.3.0 and mmsegmentation 1.2.2.
-    install_requires=[
-        'torch>=2.1.2,<=2.14.1',
-        'mmengine==0.10.7',
-        'mmcv==2.1.0',
+    install_requires=TORCH + MMENGINE + MMCV + [
         'numpy',
         'safetensors',  # .safetensors checkpoints (timm's hub weights) for init_cfg Pretrained
     ],

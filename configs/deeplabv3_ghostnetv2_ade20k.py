@@ -9,13 +9,10 @@
 # Heads: ASPP on the end of the last bottleneck stage (blocks.8, 160 channels), as the peer reads
 #   MobileNetV2's last bottleneck stage (320 channels); FCN auxiliary head on the end of the stride-16
 #   resolution (blocks.6, 112 channels).
-# Cost at 512x512, Conv2d + Linear multiply-adds: 62.39 GMACs, 18.04M parameters; the peer 75.09 GMACs,
-#   18.70M (2026-11-30, 2-core x86_64 CPU: python tools/analysis_tools/get_flops.py CONFIG --shape 512,
-#   CONFIG = this file or mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py).
+# Cost at 512x512 against the peer: metafile.yml (python tools/analysis_tools/get_flops.py CONFIG --shape 512).
 #   ASPP on blocks.9 (960 channels) would cost 110.0 GMACs; on the demo data it did not score reliably
-#   higher (two seeds each, README.md "make demo-seg").
-_base_ = 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-160k_ade20k-512x512.py'
-custom_imports = dict(imports=['mmghost'], allow_failed_imports=False)
+#   higher (two seeds each, docs/demo.md).
+_base_ = ['mmseg::deeplabv3/deeplabv3_r50-d8_4xb4-160k_ade20k-512x512.py', './_base_/mmghost_runtime.py']
 
 checkpoint = 'https://github.com/huawei-noah/Efficient-AI-Backbones/releases/download/GhostNetV2/ck_ghostnetv2_10.pth.tar'  # noqa: E501
 norm_cfg = dict(type='SyncBN', requires_grad=True)
@@ -31,8 +28,4 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
     decode_head=dict(in_channels=160, in_index=1),
     auxiliary_head=dict(in_channels=112, in_index=0))
-# Stop every rank at the first NaN/Inf loss of any rank; store every rank's random states in checkpoints
-# for --resume (both tested with 2 processes: tests/test_distributed_hooks.py).
-custom_hooks = [dict(type='mmghost.FiniteLossHook'), dict(type='mmghost.ResumableRandomnessHook')]
-# Checkpoint files are written atomically (a temporary file renamed over the target).
-default_hooks = dict(checkpoint=dict(type='mmghost.AtomicCheckpointHook'))
+default_hooks = _base_.mmghost_default_hooks

@@ -2,8 +2,6 @@
 # config; ASPP rates (1, 6, 12, 18) as in the DeepLabV3 paper for output stride 16.
 # Hardware and schedule as deeplabv3_ghostnetv2_ade20k.py: 4 GPUs x 4 images, SyncBN, 160k iterations.
 # Peer: mmseg mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512, 34.08 mIoU (output stride 8).
-# Cost at 512x512, Conv2d + Linear multiply-adds: 15.89 GMACs, 18.04M parameters; the peer 75.09 GMACs
-#   (2026-11-30, 2-core x86_64 CPU: python tools/analysis_tools/get_flops.py CONFIG --shape 512, as in
-#   deeplabv3_ghostnetv2_ade20k.py).
+# Cost at 512x512 against the peer: metafile.yml (python tools/analysis_tools/get_flops.py CONFIG --shape 512).
 _base_ = './deeplabv3_ghostnetv2_ade20k.py'
 model = dict(backbone=dict(output_stride=16), decode_head=dict(dilations=(1, 6, 12, 18)))

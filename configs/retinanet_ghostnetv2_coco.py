@@ -8,8 +8,7 @@
 #   (out_indices 4, 6, 9), two extra levels on the stride-32 map, as in the R18/R50 recipe.
 #   BN statistics stay frozen (norm_eval) and the stem plus the stride-4 stages are frozen, like the
 #   ResNet peers' frozen_stages=1: 2 images per GPU are too few for BN statistics.
-_base_ = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmghost'], allow_failed_imports=False)
+_base_ = ['mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', './_base_/mmghost_runtime.py']
 
 checkpoint = 'https://github.com/huawei-noah/Efficient-AI-Backbones/releases/download/GhostNetV2/ck_ghostnetv2_10.pth.tar'  # noqa: E501
 model = dict(
@@ -25,8 +24,4 @@ model = dict(
     neck=dict(in_channels=[40, 112, 960], start_level=0, num_outs=5))
 
 auto_scale_lr = dict(enable=False, base_batch_size=16)
-# Stop every rank at the first NaN/Inf loss of any rank; store every rank's random states in checkpoints
-# for --resume (both tested with 2 processes: tests/test_distributed_hooks.py).
-custom_hooks = [dict(type='mmghost.FiniteLossHook'), dict(type='mmghost.ResumableRandomnessHook')]
-# Checkpoint files are written atomically (a temporary file renamed over the target).
-default_hooks = dict(checkpoint=dict(type='mmghost.AtomicCheckpointHook'))
+default_hooks = _base_.mmghost_default_hooks

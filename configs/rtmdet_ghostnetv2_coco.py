@@ -9,14 +9,11 @@
 #   blocks.8: 40, 112, 160 channels), i.e. the last bottleneck stage as in the other mmghost configs.
 #   Tapping the 960-channel 1x1 conv (blocks.9) instead would widen the PAFPN's stride-32 layers: PAFPN
 #   2.47 instead of 0.82 GMACs (the backbone costs 1.35), 8.80M instead of 4.53M params. The PAFPN keeps
-#   the peer's 96 output channels, so the head is the peer's head unchanged. Inputs are normalised as for the ImageNet weights (RGB mean/std; the peer
-#   uses BGR for CSPNeXt) and padded to a multiple of 32, so that any image size works.
-# Complexity at 640x640 (2026-11-30, 2-core x86_64 CPU; `python tools/analysis_tools/get_flops.py CONFIG
-#   --shape 640 640` on this config and on mmdet's rtmdet_tiny_8xb32-300e_coco.py):
-#   this config  4.53M params, 5.09 GFLOPs (mmengine count + DFC element-wise ops), 4.97 GMACs (Conv2d + Linear)
-#   RTMDet-tiny  4.90M params, 8.09 GFLOPs (mmengine count), 8.04 GMACs (Conv2d + Linear)
-_base_ = 'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py'
-custom_imports = dict(imports=['mmghost'], allow_failed_imports=False)
+#   the peer's 96 output channels, so the head is the peer's head unchanged. Inputs are normalised as for the
+#   ImageNet weights (RGB mean/std; the peer uses BGR for CSPNeXt) and padded to a multiple of 32, so that any
+#   image size works.
+# Parameters and MACs against the peer: metafile.yml (`python tools/analysis_tools/get_flops.py CONFIG --shape 640`).
+_base_ = ['mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py', './_base_/mmghost_runtime.py']
 
 checkpoint = 'https://github.com/huawei-noah/Efficient-AI-Backbones/releases/download/GhostNetV2/ck_ghostnetv2_10.pth.tar'  # noqa: E501
 model = dict(
@@ -33,5 +30,4 @@ model = dict(
 
 # The recipe's learning rate (0.004) is for 8 GPUs x 32 images: --auto-scale-lr scales it from that batch.
 auto_scale_lr = dict(enable=False, base_batch_size=256)
-# Checkpoint files are written atomically (a temporary file renamed over the target).
-default_hooks = dict(checkpoint=dict(type='mmghost.AtomicCheckpointHook'))
+default_hooks = _base_.mmghost_default_hooks

@@ -2,10 +2,8 @@
 # 320 recipe (its anchors and single-scale pipeline).
 # Hardware: 8 GPUs x 24 images (batch 192); --auto-scale-lr for other GPU counts.
 # Peer: mmdet yolov3_mobilenetv2_8xb24-320-300e_coco, 22.2 box AP.
-# Cost at 320x320, Conv2d + Linear multiply-adds: 1.358 GMACs, 4.99M parameters; the peer 1.646 GMACs,
-#   3.74M (2026-11-30, 2-core x86_64 CPU: python tools/analysis_tools/get_flops.py CONFIG --shape 320,
-#   CONFIG = this file or mmdet::yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py).
-_base_ = ['mmdet::yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py', './_base_/ghostnetv2_yolov3.py']
+# Cost at 320x320 against the peer: metafile.yml (python tools/analysis_tools/get_flops.py CONFIG --shape 320).
+_base_ = ['mmdet::yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py', './_base_/ghostnetv2_yolov3.py',
+          './_base_/mmghost_runtime.py']
 model = dict(backbone=_base_.ghostnetv2_backbone, neck=dict(in_channels=_base_.ghostnetv2_neck_in_channels))
-# Checkpoint files are written atomically (a temporary file renamed over the target).
-default_hooks = dict(checkpoint=dict(type='mmghost.AtomicCheckpointHook'))
+default_hooks = _base_.mmghost_default_hooks

@@ -9,8 +9,9 @@ import os.path as osp
 
 import torch
 
-from mmghost.engine import load_config
-from mmghost.utils import checkpoint_loading
+from mmengine.config import Config
+
+from mmghost.utils import enable_safe_checkpoint_loading
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,7 +31,10 @@ def main() -> None:
     for path, what in ((args.inputs, 'input'), (args.checkpoint, 'checkpoint file')):
         if not osp.exists(path):
             raise FileNotFoundError(f'{what} {path!r} does not exist')
-    cfg = load_config(args.config)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file {args.config!r} does not exist')
+    cfg = Config.fromfile(args.config)
+    enable_safe_checkpoint_loading()  # the inferencers' checkpoint loading: TorchScript refused, pickles restricted
     if cfg.default_scope == 'mmdet':
         from mmdet.apis import DetInferencer
         inferencer = DetInferencer(model=cfg, weights=args.checkpoint, device=args.device)
@@ -43,5 +47,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    with checkpoint_loading():  # mmengine loads the checkpoint with torch's safe unpickler
-        main()
+    main()

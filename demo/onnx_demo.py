@@ -95,11 +95,16 @@ def pad_bottom_right(image: np.ndarray, height: int, width: int, value: Union[fl
                               value=value)
 
 
+def run_graph(session: ort.InferenceSession, inputs: np.ndarray) -> List[np.ndarray]:
+    """The outputs of the exported graph for ``inputs``, fed to its one input (whatever its name)."""
+    return session.run(None, {session.get_inputs()[0].name: inputs})
+
+
 def detect(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> Dict[str, np.ndarray]:
     """Detections of a BGR image in its own pixels: ``bboxes`` (K, 4), ``scores`` (K,), ``labels`` (K,)."""
     inputs, (w_scale, h_scale), _ = prepare(image, metadata)
     fitted = fit_input(inputs, session, metadata)
-    boxes, scores, labels = (output[0] for output in session.run(None, {'images': fitted}))
+    boxes, scores, labels = (output[0] for output in run_graph(session, fitted))
     found = labels >= 0
     if fitted.shape != inputs.shape:  # padded into a --static input: keep the boxes on the prepared image
         boxes = np.minimum(boxes, np.array([inputs.shape[2], inputs.shape[1]] * 2, dtype=np.float32))
@@ -111,7 +116,7 @@ def detect(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> 
 def segment(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> np.ndarray:
     """The class of each pixel of a BGR image, (H, W) int64 (network output resized by nearest pixel)."""
     inputs, _, (resized_h, resized_w) = prepare(image, metadata)
-    class_map = session.run(None, {'images': fit_input(inputs, session, metadata)})[0][0, :resized_h, :resized_w]
+    class_map = run_graph(session, fit_input(inputs, session, metadata))[0][0, :resized_h, :resized_w]
     height, width = image.shape[:2]
     rows = np.minimum(((np.arange(height) + 0.5) * resized_h / height).astype(np.int64), resized_h - 1)
     cols = np.minimum(((np.arange(width) + 0.5) * resized_w / width).astype(np.int64), resized_w - 1)

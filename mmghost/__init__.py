@@ -2,8 +2,9 @@
 
 Importing the package registers ``GhostNetV2`` into the model registry of mmdet and/or mmseg, whichever is
 installed, and changes nothing else: not torch's ``weights_only`` allow-list, not mmengine's file backends,
-not mmengine's root registries. The runtime fixes are opt-in (:mod:`mmghost.runtime`); the project's
-``tools/`` apply them explicitly.
+not mmengine's root registries. Safe checkpoint loading for mmengine's Runner is opt-in: the
+``mmghost.SafeCheckpointLoadingHook`` that mmghost's configs name, or :mod:`mmghost.runtime` for a whole
+process.
 """
 from typing import Any
 
@@ -12,9 +13,9 @@ from .version import __version__
 
 __all__ = ['GhostNetV2', '__version__']
 
-# The hooks and optim wrappers of the mmghost scope (mmghost.engine.registry), reachable as mmghost.NAME
+# The hooks and optim wrappers of the mmghost scope (mmghost.engine.scope), reachable as mmghost.NAME
 ENGINE_TYPES = ('AtomicCheckpointHook', 'CPUAutocastOptimWrapper', 'FiniteLossHook', 'FuseConvBNHook',
-                'RankConsistencyHook', 'ResumableRandomnessHook')
+                'RankConsistencyHook', 'ResumableRandomnessHook', 'SafeCheckpointLoadingHook')
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,7 @@
 ``mmseg.registry.MODELS`` and touches no other registry: ``type='GhostNetV2'`` works in any mmdet or mmseg
 config, and ``type='mmghost.GhostNetV2'`` from any scope (mmengine resolves it as the attribute
 ``mmghost.GhostNetV2``). The hooks and optim wrappers live in the ``mmghost`` scope, which
-:mod:`mmghost.engine.registry` creates when the engine is first used.
+:mod:`mmghost.engine.scope` creates when the engine is first used.
 """
 from importlib import import_module
 from typing import List, Type

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install mmcv 2.1.0 with its compiled ops into the environment of PYTHON (default: python).
+# Install mmcv (MMCV_VERSION, default 2.1.0) with its compiled ops into the environment of PYTHON (default:
+# python).
 #
-#   PYTHON=.venv/bin/python bash scripts/build_mmcv.sh
+#   PYTHON=.venv/bin/python MMCV_VERSION=2.1.0 bash scripts/build_mmcv.sh
 #
 # The wheel is built once from the PyPI sdist and cached outside the repository (MMGHOST_WHEEL_CACHE,
 # default ~/.cache/mmghost/wheels), keyed by mmcv, torch, CUDA and Python version (and TORCH_CUDA_ARCH_LIST
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 PY="${PYTHON:-python}"
-MMCV_VERSION=2.1.0
+MMCV_VERSION="${MMCV_VERSION:-2.1.0}"
 CACHE_DIR="${MMGHOST_WHEEL_CACHE:-$HOME/.cache/mmghost/wheels}"
 
 step() { printf '\n[mmcv +%ss] %s\n' "$SECONDS" "$*"; }
@@ -57,7 +58,7 @@ if ! ls "$wheel_dir"/mmcv-*.whl >/dev/null 2>&1; then
   src="$build/mmcv-$MMCV_VERSION"
   torch_include=$("$PY" -c 'import torch.utils.cpp_extension as c; print(c.include_paths()[0])')
   if grep -q 'C++20 or later' "$torch_include/ATen/ATen.h"; then
-    # These torch headers require C++20 (torch 2.14 does, torch 2.1 does not); mmcv 2.1.0 hard-codes C++17.
+    # These torch headers require C++20 (torch 2.14 does, torch 2.1 does not); mmcv 2.x hard-codes C++17.
     sed -i -e 's/-std=c++17/-std=c++20/g' -e 's#/std:c++17#/std:c++20#g' "$src/setup.py"
     grep -q 'c++20' "$src/setup.py" || die "could not patch mmcv setup.py for C++20"
   fi

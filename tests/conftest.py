@@ -1,8 +1,13 @@
-"""Shared fixtures."""
+"""Shared fixtures; the tools' shared module (tools/cli_utils) is importable as ``cli_utils``, as for the tools."""
+import sys
+from pathlib import Path
+
 import pytest
 import torch.nn as nn
 
 from oracle import make_timm_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
 
 
 @pytest.fixture(scope='session')

@@ -11,7 +11,7 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmghost.engine.randomness import get_rng_states
+from mmghost.engine.hooks.resumable_randomness_hook import get_rng_states
 
 
 def rng_digest(states: Dict) -> str:

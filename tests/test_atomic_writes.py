@@ -7,7 +7,8 @@ import torch
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.runner.checkpoint import save_checkpoint
 
-from mmghost.engine import AtomicCheckpointHook, AtomicLocalBackend, atomic_write
+from mmghost.engine import AtomicCheckpointHook, AtomicLocalBackend
+from mmghost.utils import atomic_write
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import MODELS, TRANSFORMS, init_default_scope
 
 from mmghost.demo_data import make_detection_dataset, make_segmentation_dataset
-from mmghost.engine import build_model, load_config, switches
-from mmghost.engine.switches import CPU_AMP_WRAPPER, enable_amp, enable_tta
+from cli_utils import amp_and_tta, load_config
+from cli_utils.amp_and_tta import CPU_AMP_WRAPPER, enable_amp, enable_tta
+from mmghost.apis import build_model
 from tools_helpers import ROOT, run_tool
 
 DET_DEMO = ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'
@@ -93,7 +94,7 @@ def test_config_of_another_codebase_is_refused(tmp_path):
                                      dict(type=CPU_AMP_WRAPPER, dtype='float16', loss_scale='dynamic')])
 def test_amp_keeps_a_wrapper_that_is_already_amp(wrapper, monkeypatch):
     warnings = []
-    monkeypatch.setattr(switches, 'print_log', lambda message, **kwargs: warnings.append((message, kwargs['level'])))
+    monkeypatch.setattr(amp_and_tta, 'print_log', lambda message, **kwargs: warnings.append((message, kwargs['level'])))
     cfg = load_config(str(DET_DEMO), {'optim_wrapper': dict(wrapper, _delete_=True)})
     before = cfg.optim_wrapper.to_dict()
     enable_amp(cfg)

@@ -10,7 +10,7 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmghost.engine import build_model
+from mmghost.apis import build_model
 
 CONFIG_DIR = osp.join(osp.dirname(__file__), '..', 'configs')
 DET_CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*_coco.py')))
@@ -110,3 +110,29 @@ def test_segmentor_runs_every_mode(path):
             assert logits.shape[1] == num_classes == 150
             prediction = model(**data, mode='predict')[0]
             assert prediction.pred_sem_seg.data.shape == (1, *size)
+
+
+RUNTIME_HOOKS = dict(checkpoint='mmghost.AtomicCheckpointHook', finite_loss='mmghost.FiniteLossHook',
+                     resumable_randomness='mmghost.ResumableRandomnessHook',
+                     safe_checkpoint_loading='mmghost.SafeCheckpointLoadingHook')
+SHIPPED_CONFIGS = sorted(p for p in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True)
+                         if '_base_' not in p)
+
+
+@pytest.mark.parametrize('path', SHIPPED_CONFIGS, ids=lambda p: osp.relpath(p, CONFIG_DIR))
+def test_every_shipped_config_has_the_runtime_hooks_of_the_runtime_base(path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    assert {key: cfg.default_hooks[key]['type'] for key in RUNTIME_HOOKS if key in cfg.default_hooks} == RUNTIME_HOOKS
+    assert 'mmghost' in cfg.custom_imports['imports']
+    # each hook is named once: not also in custom_hooks, where it would run twice
+    custom = [hook['type'] for hook in cfg.get('custom_hooks', [])]
+    assert not set(custom) & set(RUNTIME_HOOKS.values())
+
+
+def test_the_runtime_base_is_the_one_place_that_names_the_hooks():
+    runtime_base = osp.join(CONFIG_DIR, '_base_', 'mmghost_runtime.py')
+    for path in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True):
+        text = open(path).read()
+        for hook in RUNTIME_HOOKS.values():
+            assert (hook in text) == (path == runtime_base), (path, hook)

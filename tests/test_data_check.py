@@ -6,7 +6,7 @@ import re
 import pytest
 from mmengine.config import Config
 
-from mmghost.engine import check_dataset_paths
+from cli_utils import check_dataset_paths
 
 ANN = 'annotations/instances_train.json'
 

@@ -13,7 +13,8 @@ from mmengine.hooks import CheckpointHook
 
 from dist_probes import rng_digest
 from mmghost.demo_data import make_detection_dataset, make_segmentation_dataset
-from mmghost.engine.randomness import checkpoint_saves_now, get_rng_states, rank_rng_states, seeded_rng_states
+from mmghost.engine.hooks.resumable_randomness_hook import (checkpoint_saves_now, get_rng_states, rank_rng_states,
+                                                          seeded_rng_states)
 from tools_helpers import ROOT, free_port, run_tool
 
 CONFIG = ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'
@@ -186,7 +187,7 @@ def test_iteration_based_two_process_checkpoint_holds_both_ranks_states(tmp_path
 
 def test_shutdown_runtime_destroys_the_process_group_and_is_a_no_op_without_one(tmp_path):
     import torch.distributed as dist
-    from mmghost.engine import shutdown_runtime
+    from cli_utils import shutdown_runtime
     shutdown_runtime()  # no process group: nothing to do
     dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0, world_size=1)
     assert dist.is_initialized()

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmghost.engine import build_model
+from mmghost.apis import build_model
 from mmghost.models import GhostNetV2
 from test_configs import seg_inputs
 from tools_helpers import ROOT

@@ -128,6 +128,6 @@ def test_neither_mmdet_nor_mmseg_is_a_clear_import_error():
 
 def test_engine_types_are_what_the_mmghost_scope_registers():
     import mmghost
-    from mmghost.engine.registry import HOOKS, OPTIM_WRAPPERS
+    from mmghost.engine.scope import HOOKS, OPTIM_WRAPPERS
     assert set(mmghost.ENGINE_TYPES) == set(HOOKS.module_dict) | set(OPTIM_WRAPPERS.module_dict)
     assert all(getattr(mmghost, name).__name__ == name for name in mmghost.ENGINE_TYPES)

@@ -18,7 +18,8 @@ from onnx import TensorProto, helper
 from mmghost.demo_data import make_detection_dataset, make_segmentation_dataset
 from mmghost.deploy import deploy_metadata, end_to_end, export_end_to_end
 from mmghost.deploy.detection_postprocess import top_candidates
-from mmghost.engine import build_model, load_config
+from cli_utils import load_config
+from mmghost.apis import build_model
 from tools_helpers import ROOT, load_script, run_tool
 
 DEMO = ROOT / 'demo' / 'onnx_demo.py'

@@ -7,8 +7,8 @@ import torch
 
 from mmghost.analysis import conv_linear_macs
 from mmghost.deploy import TensorOutputs
-from mmghost.engine import build_model, load_config
-from mmghost.engine.package_config import resolve_config
+from cli_utils import load_config
+from mmghost.apis import build_model, resolve_config
 from tools_helpers import ROOT, run_tool
 
 PEERS = [

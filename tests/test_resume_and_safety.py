@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from mmghost.demo_data import make_detection_dataset
-from mmghost.engine import atomic_write, latest_loadable_checkpoint
+from cli_utils import latest_loadable_checkpoint
+from mmghost.utils import atomic_write
 from mmghost.models import GhostNetV2
 from mmghost.utils import load_checkpoint_file
 from tools_helpers import ROOT, run_tool

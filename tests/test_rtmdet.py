@@ -1,4 +1,4 @@
-"""configs/rtmdet_ghostnetv2_coco.py: RTMDet-tiny's neck and head on GhostNetV2, the header's figures, and
+"""configs/rtmdet_ghostnetv2_coco.py: RTMDet-tiny's neck and head on GhostNetV2, the metafile's figures, and
 a few iterations of training on the demo data with the real tools (Mosaic/MixUp, EMA, pipeline switch)."""
 import re
 from pathlib import Path
@@ -6,12 +6,13 @@ from pathlib import Path
 import mmdet
 import pytest
 import torch
+import yaml
 from mmengine.config import Config
 
 from mmghost.analysis import conv_linear_macs
-from mmghost.deploy import TensorOutputs
+from mmghost.apis import build_model
 from mmghost.demo_data import make_detection_dataset
-from mmghost.engine import build_model
+from mmghost.deploy import TensorOutputs
 from mmghost.utils import load_checkpoint_file
 from tools_helpers import ROOT, run_tool
 
@@ -57,20 +58,22 @@ def test_taps_are_the_stage_ends_at_strides_8_16_32():
     assert all(s.shape[1] == 80 for s in cls_scores) and all(b.shape[1] == 4 for b in bbox_preds)
 
 
-def header_figures(text: str, label: str) -> tuple:
-    """(params, GMACs) on the header line that starts with ``label``."""
-    line = next(line for line in text.splitlines() if line.startswith(f'#   {label}'))
-    params, gmacs = re.search(r'([\d.]+)M params, .*, ([\d.]+) GMACs', line).groups()
-    return float(params), float(gmacs)
+def metafile_figures(peer: bool) -> tuple:
+    """(params in M, Conv2d + Linear GMACs at 640x640) that metafile.yml states for this config or its peer."""
+    entry = next(m for m in yaml.safe_load((ROOT / 'metafile.yml').read_text())['Models']
+                 if m['Name'] == 'rtmdet_ghostnetv2_coco')['Metadata']
+    prefix = 'Peer ' if peer else ''
+    params, macs = (str(entry[f'{prefix}{key}']).split(': ')[-1] for key in ('Parameters', 'Paper MACs (640x640)'))
+    return float(params.rstrip('M')), float(macs.rstrip('G'))
 
 
-@pytest.mark.parametrize('label,path', [('this config', str(CONFIG)), ('RTMDet-tiny', None)])
-def test_header_figures_are_what_the_models_measure(label, path):
-    model = build_model(path or peer_config())
+@pytest.mark.parametrize('peer', [False, True], ids=['this config', 'RTMDet-tiny'])
+def test_metafile_figures_are_what_the_models_measure(peer):
+    model = build_model(peer_config() if peer else str(CONFIG))
     wrapped = TensorOutputs(model)
     macs = conv_linear_macs(model, lambda: wrapped(torch.randn(1, 3, 640, 640)))
     params = sum(p.numel() for p in model.parameters())
-    assert header_figures(CONFIG.read_text(), label) == (round(params / 1e6, 2), round(macs / 1e9, 2))
+    assert metafile_figures(peer) == (round(params / 1e6, 3), round(macs / 1e9, 3))
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,4 @@
-"""Official, timm and mmdet checkpoint files load into GhostNetV2 through ``init_cfg`` on torch 2.1."""
+"""Official, timm and mmdet checkpoint files load into GhostNetV2 through ``init_cfg`` on the oldest supported stack."""
 from pathlib import Path
 from typing import Callable, Dict
 

@@ -7,7 +7,7 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmseg.structures import SegDataSample
 
-from mmghost.engine import build_model
+from mmghost.apis import build_model
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'configs'
 CONFIGS = sorted([*CONFIG_DIR.glob('*.py'), *(CONFIG_DIR / 'demo').glob('*.py')])

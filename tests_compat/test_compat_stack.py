@@ -1,4 +1,5 @@
-"""The interpreter running this suite holds exactly the canonical stack that README and setup.py name."""
+"""The interpreter running this suite holds exactly the low end of the ranges that setup.py declares
+(scripts/install_env.sh compat)."""
 import sys
 
 import mmcv
@@ -10,13 +11,13 @@ import torch
 import torchvision
 
 
-def test_versions_are_the_canonical_stack():
+def test_versions_are_the_low_end_of_the_declared_ranges():
     assert sys.version_info[:2] == (3, 11)
-    assert torch.__version__.split('+')[0] == '2.1.2'
-    assert torchvision.__version__.split('+')[0] == '0.16.2'
+    assert torch.__version__.split('+')[0] == '2.0.1'
+    assert torchvision.__version__.split('+')[0] == '0.15.2'
     assert int(numpy.__version__.split('.')[0]) == 1
-    assert (mmengine.__version__, mmcv.__version__) == ('0.10.7', '2.1.0')
-    assert (mmdet.__version__, mmseg.__version__) == ('3.3.0', '1.2.2')
+    assert (mmengine.__version__, mmcv.__version__) == ('0.8.0', '2.0.1')
+    assert (mmdet.__version__, mmseg.__version__) == ('3.1.0', '1.1.0')
 
 
 def test_mmcv_compiled_ops_run():

@@ -10,9 +10,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmghost.engine import check_dataset_paths, load_config, setup_runtime, shutdown_runtime
-from mmghost.engine.data_check import annotation_errors_named
-from mmghost.engine.switches import enable_tta
+from cli_utils import (annotation_errors_named, check_dataset_paths, enable_tta, load_config, setup_runtime,
+                       shutdown_runtime)
 from mmghost.utils import checkpoint_loading, load_checkpoint_file
 
 

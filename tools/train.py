@@ -6,10 +6,8 @@ from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmghost.engine import (check_dataset_paths, latest_loadable_checkpoint, load_config, setup_runtime,
-                            shutdown_runtime)
-from mmghost.engine.data_check import annotation_errors_named
-from mmghost.engine.switches import enable_amp
+from cli_utils import (annotation_errors_named, check_dataset_paths, enable_amp, latest_loadable_checkpoint,
+                       load_config, setup_runtime, shutdown_runtime)
 from mmghost.utils import checkpoint_loading, load_checkpoint_file
 
 

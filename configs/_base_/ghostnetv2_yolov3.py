@@ -4,7 +4,6 @@
 # MobileNetV2's last bottleneck stage (320 channels); the final 1x1 conv blocks.9 (960 channels) is not
 # built and its pretrained weights are dropped.
 # ReLU is kept (the pretrained weights were trained with it); mmdet's MobileNetV2 recipe uses LeakyReLU.
-custom_imports = dict(imports=['mmghost'], allow_failed_imports=False)
 ghostnetv2_backbone = dict(
     _delete_=True,
     type='GhostNetV2',
@@ -14,6 +13,3 @@ ghostnetv2_backbone = dict(
         type='Pretrained',
         checkpoint='https://github.com/huawei-noah/Efficient-AI-Backbones/releases/download/GhostNetV2/ck_ghostnetv2_10.pth.tar'))  # noqa: E501
 ghostnetv2_neck_in_channels = [160, 112, 40]
-# Stop every rank at the first NaN/Inf loss of any rank; store every rank's random states in checkpoints
-# for --resume (both tested with 2 processes: tests/test_distributed_hooks.py).
-custom_hooks = [dict(type='mmghost.FiniteLossHook'), dict(type='mmghost.ResumableRandomnessHook')]

@@ -8,7 +8,7 @@
 # - head widths, slimmed for CPU time: at output stride 8 the real ASPP (160 -> 4 x 512 channels, three
 #   dilated 3x3 branches, 3x3 bottleneck) costs 5.64 GMACs on a 160x160 crop (a 20x20 map), 13x the
 #   dilated backbone's 0.43 GMACs; with 64 channels it costs 0.19 GMACs (Conv2d + Linear multiply-adds of
-#   the decode head, mmghost.analysis.conv_linear_macs, 2026-11-30, 2-core x86_64 CPU). ASPP rates are
+#   the decode head, mmghost.analysis.conv_linear_macs). ASPP rates are
 #   scaled with the crop (1, 12, 24, 36 for 512 px crops become 1, 4, 8, 12 for 160 px), the FCN
 #   auxiliary head has 32 channels.
 _base_ = '../deeplabv3_ghostnetv2_ade20k.py'
@@ -70,9 +70,5 @@ default_hooks = dict(
     logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=max_iters // 2, max_keep_ckpts=2))
 randomness = dict(seed=0, deterministic=False)
 # Every rank must end with the same weights (checked in multi-process runs); workers are re-created each
-# epoch so that --resume continues exactly (see ResumableRandomnessHook).
-custom_hooks = [
-    dict(type='mmghost.FiniteLossHook'),
-    dict(type='mmghost.ResumableRandomnessHook'),
-    dict(type='mmghost.RankConsistencyHook')
-]
+# epoch so that --resume continues exactly (see ResumableRandomnessHook, in default_hooks).
+custom_hooks = [dict(type='mmghost.RankConsistencyHook')]

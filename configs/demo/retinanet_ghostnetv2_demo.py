@@ -60,10 +60,6 @@ param_scheduler = [
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_epochs // 2, max_keep_ckpts=2))
 randomness = dict(seed=0, deterministic=False)
 # Every rank must end with the same weights (checked in multi-process runs); workers are re-created each
-# epoch so that --resume continues exactly (see ResumableRandomnessHook).
-custom_hooks = [
-    dict(type='mmghost.FiniteLossHook'),
-    dict(type='mmghost.ResumableRandomnessHook'),
-    dict(type='mmghost.RankConsistencyHook')
-]
+# epoch so that --resume continues exactly (see ResumableRandomnessHook, in default_hooks).
+custom_hooks = [dict(type='mmghost.RankConsistencyHook')]
 auto_scale_lr = dict(base_batch_size=8)

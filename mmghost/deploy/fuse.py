@@ -51,8 +51,6 @@ def fuse_model(model: nn.Module) -> nn.Module:
 def prepare_for_cpu_inference(model: nn.Module, channels_last: bool = True, compile: bool = False):
     """Deploy mode for CPU inference: fold BatchNorm, then the options that measurably help on CPU.
 
-    ``make bench`` measures what it gains (docs/benchmarks.md, "deploy" columns).
-
     Args:
         model: The model, in eval mode; changed in place.
         channels_last: Store weights channels-last and feed inputs channels-last. Defaults to True.

@@ -4,7 +4,6 @@ import inspect
 import json
 from typing import Any, Dict, List, Sequence
 
-import onnx
 import torch
 import torch.nn as nn
 from torch import Tensor
@@ -102,6 +101,7 @@ def export_end_to_end(model: nn.Module, path: str, metadata: Dict[str, Any], exa
         axes = {'class_map': {0: 'batch', 1: 'height', 2: 'width'}}
     axes[INPUT_NAME] = {0: 'batch', 1: 'height', 2: 'width'}
     trace_to_onnx(wrapped, example, path, names, axes if dynamic else {}, opset)
+    import onnx  # the optional [deploy] extra; nothing else of mmghost needs it
     graph = onnx.load(path)
     graph.metadata_props.add(key=METADATA_KEY, value=json.dumps(metadata, sort_keys=True))
     onnx.save(graph, path)

@@ -3,13 +3,15 @@
 mmengine checkpoints hold a few Python objects besides tensors: ``HistoryBuffer`` (whose pickled state
 refers to its statistics methods as ``getattr(HistoryBuffer, 'mean')``), numpy arrays, scalars and dtypes.
 torch >= 2.6 loads with ``weights_only=True`` by default and refuses them, which breaks mmengine 0.10.7's
-``--resume``, ``load_from`` and testing. The fix here allow-lists exactly those objects and maps
+resuming, ``load_from`` and testing. The fix here allow-lists exactly those objects and maps
 ``builtins.getattr`` to :func:`history_buffer_getattr`, which returns nothing but HistoryBuffer's statistics
-methods. Nothing is applied at import: :func:`checkpoint_loading` (a context) and
-:func:`allow_checkpoint_globals` (process-wide, used by the opt-in :mod:`mmghost.runtime`) are called by
-whoever needs them, and only on torch >= 2.6.
+methods. TorchScript archives, which carry code that ``torch.load`` would hand to ``torch.jit.load``, are
+refused before any loader reads them (:func:`refuse_torchscript`). Nothing is applied at import:
+:func:`checkpoint_loading` (a context) and :func:`enable_safe_checkpoint_loading` (process-wide, used by
+``SafeCheckpointLoadingHook`` and the opt-in :mod:`mmghost.runtime`) are called by whoever needs them.
 """
 import codecs
+import inspect
 import os
 import os.path as osp
 import pickle
@@ -25,15 +27,17 @@ import numpy as np
 import torch
 from mmengine.fileio import get as get_bytes
 from mmengine.fileio.backends import prefix_to_backends
-from mmengine.fileio.io import _parse_uri_prefix
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.utils import digit_version
 
+from mmghost.compat import torch_weights_only_globals, uri_prefix
 from .restricted_unpickler import restricted_pickle_module
 
 # torch.load defaults to weights_only=True from 2.6 on; safe_globals with (object, name) pairs exists there
 TORCH_LOADS_WEIGHTS_ONLY = digit_version(torch.__version__) >= digit_version('2.6.0')
+# torch.load memory-maps zip files from 2.1 on; before, the file is read (a complete read checks it too)
+TORCH_LOAD_CAN_MMAP = 'mmap' in inspect.signature(torch.load).parameters
 HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')  # pickled as getattr(HistoryBuffer, name)
 
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
@@ -101,21 +105,27 @@ def checkpoint_loading() -> Iterator[None]:
 def allow_checkpoint_globals() -> None:
     """Add :func:`checkpoint_safe_globals` to torch's ``weights_only`` allow-list for the whole process.
 
-    Only on torch >= 2.6 (nothing to do before). Called by the opt-in :mod:`mmghost.runtime`.
+    Only on torch >= 2.6 (nothing to do before): other loaders than mmengine's ``CheckpointLoader`` (e.g. a
+    user's ``torch.load``) then accept mmengine checkpoints too.
     """
     if TORCH_LOADS_WEIGHTS_ONLY:
         torch.serialization.add_safe_globals(checkpoint_safe_globals())
 
 
 def use_safe_mmengine_loaders() -> None:
-    """torch < 2.6: make mmengine's ``CheckpointLoader`` read local and http(s) files with the restricted
-    unpickler, for the whole process (the model-zoo schemes resolve to http(s) URLs). Called by the opt-in
-    :mod:`mmghost.runtime`; on torch >= 2.6, :func:`allow_checkpoint_globals` does the same job.
+    """Make mmengine's ``CheckpointLoader`` read local and http(s) files with :func:`load_checkpoint_file`
+    (the model-zoo schemes resolve to http(s) URLs), for the whole process: TorchScript archives are refused,
+    and pickles build nothing outside :func:`checkpoint_safe_globals`, on every torch.
     """
-    if TORCH_LOADS_WEIGHTS_ONLY:
-        return
     for prefixes in ('', ('http://', 'https://')):
         CheckpointLoader.register_scheme(prefixes, loader=_load_without_code, force=True)
+
+
+def enable_safe_checkpoint_loading() -> None:
+    """:func:`use_safe_mmengine_loaders` and :func:`allow_checkpoint_globals`: what mmengine's Runner needs to
+    load and resume its checkpoints on every supported torch without running code from them."""
+    use_safe_mmengine_loaders()
+    allow_checkpoint_globals()
 
 
 def _load_without_code(filename: str, map_location: Any = None, **kwargs: Any) -> Any:
@@ -142,26 +152,79 @@ def _forced_weights_only() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _load_torch_file(file: Any, map_location: str, mmap: bool) -> Any:
-    """``torch.load`` with the safe unpickler and the checkpoint allow-list, on any torch version."""
+def is_torchscript_archive(file: Any) -> bool:
+    """Whether ``file`` (a path or a binary file object) is a TorchScript archive: a zip one of whose records
+    (the names below the archive's top folder, as torch reads them) is ``constants.pkl`` or lies in
+    ``code/``. torch's own check (``constants.pkl``) is what makes ``torch.load`` call ``torch.jit.load``.
+
+    Args:
+        file: The checkpoint file. A file object is read from the start and rewound.
+    """
+    if not zipfile.is_zipfile(file):
+        return False
+    if hasattr(file, 'seek'):
+        file.seek(0)
+    try:
+        with zipfile.ZipFile(file) as archive:
+            records = [name.split('/', 1)[-1] for name in archive.namelist()]
+    except zipfile.BadZipFile:
+        return False  # torch's reader refuses it; not a TorchScript archive it would run
+    finally:
+        if hasattr(file, 'seek'):
+            file.seek(0)
+    return any(record == 'constants.pkl' or record.startswith('code/') for record in records)
+
+
+def refuse_torchscript(file: Any, name: str) -> None:
+    """Raise ``ValueError`` if ``file`` is a TorchScript archive (:func:`is_torchscript_archive`).
+
+    Args:
+        file: A path or a binary file object.
+        name: How the error names the file.
+    """
+    if is_torchscript_archive(file):
+        raise ValueError(f'refusing to load {name!r}: it is a TorchScript archive (a zip with constants.pkl or '
+                         f'code/), which carries code that torch runs when loading; mmghost does not load '
+                         f'TorchScript. Save a state dict instead (torch.save(model.state_dict(), path))')
+
+
+def _load_torch_file(file: Any, map_location: str, mmap: bool, name: str) -> Any:
+    """``torch.load`` with the safe unpickler and the checkpoint allow-list, on any torch version, after
+    :func:`refuse_torchscript`."""
+    refuse_torchscript(file, name)
+    mmap_arg = dict(mmap=mmap) if TORCH_LOAD_CAN_MMAP else {}
     if TORCH_LOADS_WEIGHTS_ONLY:
         with checkpoint_loading():
-            return torch.load(file, map_location=map_location, weights_only=True, mmap=mmap)
-    allowed = {**torch._weights_only_unpickler._get_allowed_globals(), **_by_name(checkpoint_safe_globals())}
-    return torch.load(file, map_location=map_location, weights_only=False, mmap=mmap,
+            return torch.load(file, map_location=map_location, weights_only=True, **mmap_arg)
+    allowed = {**torch_weights_only_globals(), **_by_name(checkpoint_safe_globals())}
+    return torch.load(file, map_location=map_location, weights_only=False, **mmap_arg,
                       pickle_module=restricted_pickle_module(allowed))
+
+
+def _hub_cached_file(url: str) -> str:
+    """The local copy of ``url`` in torch.hub's checkpoint cache (where mmengine's http loading keeps it),
+    downloaded first if absent (torch writes a temporary file and renames it)."""
+    from torch.hub import download_url_to_file, get_dir
+    path = osp.join(get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
+    if not osp.isfile(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        download_url_to_file(url, path, progress=False)
+    return path
 
 
 def _load_remote(url: str, map_location: str) -> Any:
     if url.endswith('.safetensors'):
         from safetensors.torch import load
         return load(get_bytes(url))
-    if TORCH_LOADS_WEIGHTS_ONLY:  # mmengine's scheme handling (http(s), s3, open-mmlab, torchvision, ...)
+    if url.startswith(('http://', 'https://')):  # downloaded once into torch.hub's cache, as mmengine does
+        path = _hub_cached_file(url)
+        return _load_torch_file(path, map_location, mmap=False, name=url)
+    if uri_prefix(url) in prefix_to_backends:  # another file backend (s3, ...): fetch the bytes, load here
+        return _load_torch_file(BytesIO(get_bytes(url)), map_location, mmap=False, name=url)
+    # a model-zoo name (open-mmlab://, torchvision://): mmengine resolves it and loads it as mmdet does
+    if TORCH_LOADS_WEIGHTS_ONLY:
         with checkpoint_loading(), _forced_weights_only():
             return CheckpointLoader.load_checkpoint(url, map_location=map_location)
-    if _parse_uri_prefix(url) in prefix_to_backends:  # torch < 2.6: fetch the bytes, unpickle here
-        return _load_torch_file(BytesIO(get_bytes(url)), map_location, mmap=False)
-    # torch < 2.6 and a model-zoo name (open-mmlab://, torchvision://): mmengine loads it as mmdet does
     return CheckpointLoader.load_checkpoint(url, map_location=map_location)
 
 
@@ -176,7 +239,7 @@ def _load(filename: str, map_location: str, mmap: bool) -> Any:
         from safetensors.torch import load_file
         return load_file(filename, device=map_location)
     # mmap needs torch's zip format; legacy (non-zip) files are read whole
-    return _load_torch_file(filename, map_location, mmap and zipfile.is_zipfile(filename))
+    return _load_torch_file(filename, map_location, mmap and zipfile.is_zipfile(filename), name=filename)
 
 
 def load_checkpoint_file(filename: str, map_location: str = 'cpu', mmap: bool = False) -> Any:

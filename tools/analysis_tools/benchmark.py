@@ -48,7 +48,7 @@ import torch.nn as nn
 import mmghost  # noqa: F401  (registers GhostNetV2)
 from mmghost.analysis import conv_linear_macs
 from mmghost.deploy import INPUT_NAME, TensorOutputs, export_onnx, fuse_model, prepare_for_cpu_inference
-from mmghost.engine import build_model
+from mmghost.apis import build_model
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ONNX_MODES = ('onnxruntime', 'onnxruntime static')

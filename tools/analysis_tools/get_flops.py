@@ -17,15 +17,19 @@ Example:
         --cfg-options "model.backbone.out_indices=(6,9)" model.decode_head.in_channels=960
 """
 import argparse
+import os.path as osp
+import sys
 
 import torch
-from mmengine.analysis.print_helper import _format_size
 from mmengine.config import DictAction
 
 from mmghost.analysis import conv_linear_macs, flop_analyzer
+from mmghost.apis import build_model, resolve_config
+from mmghost.compat import format_size
 from mmghost.deploy import TensorOutputs
-from mmghost.engine import build_model, load_config
-from mmghost.engine.package_config import resolve_config
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/, for cli_utils
+from cli_utils import load_config  # noqa: E402
 
 IMAGENET_HEAD_HIDDEN, IMAGENET_CLASSES = 1280, 1000
 
@@ -57,12 +61,12 @@ def main() -> None:
     paper_macs = conv_linear_macs(model, lambda: wrapped(images))
     params = sum(p.numel() for p in model.parameters())
     print(f'{args.part} of {args.config} at {height}x{width}')
-    print(f'  parameters:                             {_format_size(params)} ({params:,})')
-    print(f'  FLOPs (mmengine + DFC element-wise):    {_format_size(mmengine_flops)}')
-    print(f'  MACs (Conv2d + Linear, paper):          {_format_size(paper_macs)} ({paper_macs:,})')
+    print(f'  parameters:                             {format_size(params)} ({params:,})')
+    print(f'  FLOPs (mmengine + DFC element-wise):    {format_size(mmengine_flops)}')
+    print(f'  MACs (Conv2d + Linear, paper):          {format_size(paper_macs)} ({paper_macs:,})')
     if args.part == 'backbone' and hasattr(model, 'stage_channels'):
         head = model.stage_channels[-1] * IMAGENET_HEAD_HIDDEN + IMAGENET_HEAD_HIDDEN * IMAGENET_CLASSES
-        print(f'  MACs with the ImageNet head (paper):    {_format_size(paper_macs + head)} '
+        print(f'  MACs with the ImageNet head (paper):    {format_size(paper_macs + head)} '
               f'({paper_macs + head:,})')
 
 

@@ -19,9 +19,12 @@ import numpy as np
 import torch
 from mmengine.runner import load_checkpoint
 
-from mmghost.deploy import TensorOutputs, deploy_metadata, end_to_end, export_end_to_end, export_onnx, fuse_model
-from mmghost.engine import build_model, load_config
-from mmghost.utils import checkpoint_loading
+from mmengine.config import Config
+
+from mmghost.apis import build_model
+from mmghost.deploy import (INPUT_NAME, TensorOutputs, deploy_metadata, end_to_end, export_end_to_end, export_onnx,
+                            fuse_model)
+from mmghost.utils import enable_safe_checkpoint_loading
 
 
 def parse_args() -> argparse.Namespace:
@@ -41,7 +44,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def build(args: argparse.Namespace) -> torch.nn.Module:
-    model = build_model(load_config(args.config))
+    model = build_model(args.config)
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
     model = (model.backbone if args.part == 'backbone' else model).eval()
@@ -57,7 +60,7 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> tuple:
     else:
         task = 'detection' if hasattr(model, 'bbox_head') else 'segmentation'
         head = model.bbox_head if task == 'detection' else model.decode_head
-        metadata = deploy_metadata(load_config(args.config), task, head.num_classes)
+        metadata = deploy_metadata(Config.fromfile(args.config), task, head.num_classes)
         names = export_end_to_end(model, args.out, metadata, example_hw=args.shape, dynamic=not args.static)
         example = torch.randint(0, 256, (1, *args.shape, 3), dtype=torch.uint8)
         reference = end_to_end(model)
@@ -73,7 +76,7 @@ def verify(path: str, reference: torch.nn.Module, example: torch.Tensor) -> None
     with torch.no_grad():
         expected = reference(example)
     expected = [t.numpy() for t in ((expected, ) if isinstance(expected, torch.Tensor) else expected)]
-    actual = session.run(None, {'images': example.numpy()})
+    actual = session.run(None, {INPUT_NAME: example.numpy()})
     floats = [float((np.abs(a - e) / np.maximum(np.abs(e), 1)).max(initial=0))
               for a, e in zip(actual, expected) if e.dtype.kind == 'f']
     integers = [float((a != e).mean()) if e.size else 0.0 for a, e in zip(actual, expected) if e.dtype.kind != 'f']
@@ -86,11 +89,11 @@ def verify(path: str, reference: torch.nn.Module, example: torch.Tensor) -> None
 
 def main() -> None:
     args = parse_args()
+    enable_safe_checkpoint_loading()  # mmengine's load_checkpoint: TorchScript refused, pickles restricted
     reference, example = export(args, build(args))
     if args.verify:
         verify(args.out, reference, example)
 
 
 if __name__ == '__main__':
-    with checkpoint_loading():  # mmengine loads the checkpoint with torch's safe unpickler
-        main()
+    main()

@@ -1,21 +1,20 @@
 """Convert an official ``ck_ghostnetv2_*.pth.tar`` or a timm GhostNetV2 checkpoint into a backbone-only
 mmghost checkpoint (``{'state_dict': ..., 'meta': ...}``), usable as ``init_cfg=dict(type='Pretrained')``.
 
-The source is read with ``torch.load(weights_only=True)``; thop counters and the classification head are
+The source is read by :func:`mmghost.utils.load_checkpoint_file` (no code runs from it); thop counters and the classification head are
 dropped; a checkpoint whose shapes do not fit ``--widen-factor`` is refused, naming the first mismatching
 keys. The output is written to a temporary file and renamed, so it is never left half-written.
 """
 import argparse
-import os
+import io
 import os.path as osp
-import tempfile
 import time
 
 import torch
 
 from mmghost.models import GhostNetV2
 from mmghost.models.backbones.weights import backbone_state_dict
-from mmghost.utils import load_checkpoint_file
+from mmghost.utils import atomic_write, load_checkpoint_file
 from mmghost.version import __version__
 
 
@@ -35,16 +34,9 @@ def convert(src: str, dst: str, widen_factor: float) -> dict:
         state_dict=state,
         meta=dict(source=osp.basename(src), widen_factor=widen_factor, dropped_keys=ignored,
                   mmghost_version=__version__, time=time.strftime('%Y-%m-%d %H:%M:%S')))
-    directory = osp.dirname(osp.abspath(dst))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(checkpoint, f)
-        os.replace(tmp, dst)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    atomic_write(dst, buffer.getvalue())
     return checkpoint
 
 

@@ -10,11 +10,12 @@ from mmengine.model import BaseModule
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from mmghost.compat import mark_initialized
 from mmghost.registry import register_model
 from mmghost.utils.typing import ConfigType, OptMultiConfig
 from ..layers import ConvNormAct, GhostBottleneck
 from ..layers.dfc_attention import UPSAMPLE_MODES
-from ..utils import make_divisible
+from ..make_divisible import make_divisible
 from .weights import load_pretrained
 
 ATTENTION_PLACEMENTS = ('official', 'all', 'none')
@@ -223,7 +224,7 @@ class GhostNetV2(BaseModule):
         if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
             load_pretrained(self, self.init_cfg['checkpoint'], self.init_cfg.get('prefix'),
                             MMLogger.get_current_instance())
-            self._is_init = True
+            mark_initialized(self)
         else:
             super().init_weights()
 

@@ -4,7 +4,7 @@ from mmcv.cnn import build_activation_layer
 from torch import Tensor
 
 from mmghost.utils.typing import ConfigType
-from ..utils import make_divisible
+from ..make_divisible import make_divisible
 
 
 class SqueezeExcite(nn.Module):

@@ -1,4 +1,4 @@
-"""The ``mmghost`` scope for the training engine: hooks and optim wrappers.
+"""The ``mmghost`` scope of mmengine's registries: the hooks and optim wrappers that configs name.
 
 Configs name them with the scope, ``dict(type='mmghost.FiniteLossHook')``, which works in an mmdet or mmseg
 config with nothing but ``custom_imports = dict(imports=['mmghost'])``: mmengine's ``Registry.get`` finds
@@ -13,4 +13,3 @@ from mmengine.registry import Registry
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='mmghost', locations=['mmghost.engine'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='mmghost',
                           locations=['mmghost.engine'])
-

@@ -6,15 +6,15 @@ import torch
 import torch.nn as nn
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
-from .autocast import full_precision_tiny_convs
-from .registry import OPTIM_WRAPPERS
+from .tiny_conv_precision import full_precision_tiny_convs
+from ..scope import OPTIM_WRAPPERS
 
 
 @OPTIM_WRAPPERS.register_module()
 class CPUAutocastOptimWrapper(AmpOptimWrapper):
     """``AmpOptimWrapper`` for CPU: training forward passes run under CPU autocast (bfloat16 by default).
 
-    ``tools/train.py --amp`` uses it where there is no GPU (mmengine's ``AmpOptimWrapper`` refuses to start
+    It is mixed-precision training where there is no GPU (mmengine's ``AmpOptimWrapper`` refuses to start
     without one). bfloat16 has float32's exponent range, so its loss scaler is disabled; with ``'float16'``
     the loss is scaled exactly as ``AmpOptimWrapper`` does on a GPU (``torch.amp.GradScaler`` on CPU), which
     makes fp16 training of a model checkable on a CPU-only machine. Backward, step, clipping and the

@@ -1,4 +1,4 @@
-"""Small helpers shared by the GhostNetV2 layers."""
+"""The channel rounding shared by the GhostNetV2 layers."""
 
 
 def make_divisible(value: float, divisor: int = 4, min_ratio: float = 0.9) -> int:

@@ -1,4 +1,4 @@
-"""Random-number states saved in checkpoints, one set per rank, so that ``--resume`` continues exactly."""
+"""Random-number states saved in checkpoints, one set per rank, so that a resumed run continues exactly."""
 import random
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
-from .registry import HOOKS
+from ..scope import HOOKS
 
 
 def get_rng_states() -> Dict:
@@ -77,15 +77,17 @@ def checkpoint_saves_now(runner, by_epoch: bool) -> bool:
     """Whether a ``CheckpointHook`` of ``runner`` saves at the end of the current epoch (iteration).
 
     The same test as ``CheckpointHook.after_train_epoch`` (``after_train_iter``), evaluated on every rank.
+    ``save_begin`` (mmengine >= 0.9) is passed where the hook has it.
     """
     for hook in runner.hooks:
         if not isinstance(hook, CheckpointHook) or hook.by_epoch != by_epoch:
             continue
+        begin = (hook.save_begin, ) if hasattr(hook, 'save_begin') else ()
         if by_epoch:
-            due = hook.every_n_epochs(runner, hook.interval, hook.save_begin) or (
+            due = hook.every_n_epochs(runner, hook.interval, *begin) or (
                 hook.save_last and hook.is_last_train_epoch(runner))
         else:
-            due = hook.every_n_train_iters(runner, hook.interval, hook.save_begin) or (
+            due = hook.every_n_train_iters(runner, hook.interval, *begin) or (
                 hook.save_last and hook.is_last_train_iter(runner))
         if due:
             return True

@@ -2,7 +2,7 @@
 
 With a native bf16 ISA (``avx512_bf16``/AMX), oneDNN computes the weight gradient of a dense stride-2
 convolution whose input is one pixel wide from uninitialised memory: values up to 1e35 or inf, while the
-forward output and the input gradient are right (``docs/reliability.md`` has the measurement). The
+forward output and the input gradient are right. The
 RetinaNet FPN's extra stride-2 convs meet such inputs whenever the stride-64 map is one pixel wide. A conv
 whose input is smaller than its kernel along a side is mostly padding and costs next to nothing, so
 :func:`full_precision_tiny_convs` runs every such conv in float32 under autocast.

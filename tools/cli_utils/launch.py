@@ -1,27 +1,12 @@
-"""Adapting a config to the machine: CPU-only multi-process training and SyncBN without GPUs."""
-from typing import Any
-
+"""Adapting a config to the machine it is launched on: CPU-only multi-process runs and SyncBN without GPUs."""
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from mmghost.apis import replace_sync_bn
+
 CPU_LAUNCHERS = ('none', 'pytorch')
-
-
-def replace_sync_bn(node: Any) -> int:
-    """Turn every ``type='SyncBN'`` in a config tree into ``'BN'``; return how many were changed."""
-    changed = 0
-    if isinstance(node, dict):
-        if node.get('type') == 'SyncBN':
-            node['type'] = 'BN'
-            changed += 1
-        children = node.values()
-    elif isinstance(node, (list, tuple)):
-        children = node
-    else:
-        return 0
-    return changed + sum(replace_sync_bn(child) for child in children)
 
 
 def setup_runtime(cfg: Config, launcher: str) -> None:

@@ -1,4 +1,4 @@
-"""Loading configs for the tools, with clear errors for bad paths and bad ``--cfg-options``."""
+"""Loading a config for a tool, with clear errors for bad paths and bad ``--cfg-options``."""
 import difflib
 import inspect
 import os.path as osp
@@ -7,7 +7,8 @@ from typing import Any, Mapping, Optional
 from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
-TASK_SCOPES = ('mmdet', 'mmseg')
+from mmghost.registry import DOWNSTREAM_PACKAGES
+
 # Top-level keys that mmengine's Runner reads besides its constructor arguments.
 RUNNER_CFG_KEYS = ('model_wrapper_cfg', 'find_unused_parameters', 'compile', 'activation_checkpointing',
                    'efficient_conv_bn_eval', 'runner_type')
@@ -38,9 +39,9 @@ def load_config(path: str,
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
     cfg = Config.fromfile(path)
-    if cfg.get('default_scope') not in TASK_SCOPES:
+    if cfg.get('default_scope') not in DOWNSTREAM_PACKAGES:
         raise ValueError(f'{path} sets default_scope={cfg.get("default_scope")!r}; the tools serve '
-                         f'configs of {TASK_SCOPES} (inherit from an mmdet:: or mmseg:: base)')
+                         f'configs of {DOWNSTREAM_PACKAGES} (inherit from an mmdet:: or mmseg:: base)')
     if cfg_options:
         tree = cfg.to_dict()
         for key in cfg_options:

@@ -8,7 +8,7 @@ from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
-# Without a GPU, --amp trains under CPU autocast (mmghost.engine.optim); its type name in the mmghost scope.
+# Without a GPU, --amp trains under CPU autocast (mmghost.engine.optimizers); its type in the mmghost scope.
 CPU_AMP_WRAPPER = 'mmghost.CPUAutocastOptimWrapper'
 # mmdet's tools/test.py falls back to this TTA model; mmseg's base configs all set SegTTAModel.
 DEFAULT_TTA_MODELS = dict(
