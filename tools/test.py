@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 
 from cli_utils import (annotation_errors_named, check_dataset_paths, enable_tta, load_config, setup_runtime,
                        shutdown_runtime)
-from mmghost.utils import checkpoint_loading, load_checkpoint_file
+from mmghost.utils import enable_safe_checkpoint_loading, load_checkpoint_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -72,15 +72,15 @@ def main() -> None:
 
     check_dataset_paths(cfg, ('test', ))
     setup_runtime(cfg, args.launcher)
+    enable_safe_checkpoint_loading()  # mmengine's loading, whatever the config: TorchScript refused, pickles restricted
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     if args.out is not None and cfg.default_scope == 'mmdet':
         from mmdet.evaluation import DumpDetResults
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out {args.out!r}: detection results are dumped to a .pkl file')
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
-    with checkpoint_loading():  # mmengine loads its checkpoints with torch's safe unpickler
-        with annotation_errors_named():  # a malformed annotation file: name it
-            runner.test()
+    with annotation_errors_named():  # a malformed annotation file: name it
+        runner.test()
     shutdown_runtime()
 
 

@@ -8,7 +8,7 @@ from mmengine.runner import Runner
 
 from cli_utils import (annotation_errors_named, check_dataset_paths, enable_amp, latest_loadable_checkpoint,
                        load_config, setup_runtime, shutdown_runtime)
-from mmghost.utils import checkpoint_loading, load_checkpoint_file
+from mmghost.utils import enable_safe_checkpoint_loading, load_checkpoint_file
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,10 +54,10 @@ def main() -> None:
 
     check_dataset_paths(cfg, ('train', 'val') if cfg.get('val_cfg') else ('train', ))
     setup_runtime(cfg, args.launcher)
+    enable_safe_checkpoint_loading()  # mmengine's loading, whatever the config: TorchScript refused, pickles restricted
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
-    with checkpoint_loading():  # mmengine loads its checkpoints with torch's safe unpickler
-        with annotation_errors_named():  # a malformed annotation file: name it
-            runner.train()
+    with annotation_errors_named():  # a malformed annotation file: name it
+        runner.train()
     shutdown_runtime()
 
 
