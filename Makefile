@@ -68,11 +68,11 @@ demo-seg: install-main data/demo_ade/ADEChallengeData2016/images/validation
 # Every GhostNetV2 model against its MobileNetV2 twin (same neck/head): eager, deploy, onnxruntime (dynamic and
 # fixed input shape) latency, train step time and memory, with MACs and ratios, in one run (docs/benchmarks.md,
 # work_dirs/benchmark.json); the backbone, YOLOv3-416 and RTMDet also after onnxruntime's static int8
-# quantization.
+# quantization (the package tools/analysis_tools/benchmark, run from the repository root).
 # BENCH_ARGS passes options, e.g. BENCH_ARGS="--threads 1" on a machine shared with other jobs.
 BENCH_ARGS ?=
 bench: install-main
-	$(PY) tools/analysis_tools/benchmark.py --out work_dirs/benchmark.json --markdown docs/benchmarks.md \
+	$(PY) -m tools.analysis_tools.benchmark --out work_dirs/benchmark.json --markdown docs/benchmarks.md \
 		--int8 backbone YOLOv3-416 RTMDet $(BENCH_ARGS)
 
 clean-venv:

@@ -1,19 +1,29 @@
-"""tools/analysis_tools/benchmark.py: the twins it builds, and a smoke run of every case and mode (tiny
-sizes, one run each; timings are not checked, numerics and completeness are)."""
+"""tools/analysis_tools/benchmark (``python -m tools.analysis_tools.benchmark``): the twins it builds, and a
+smoke run of every case and mode (tiny sizes, one run each; timings are not checked, numerics and
+completeness are)."""
 import json
+from types import ModuleType
 
 import pytest
 import torch
 
-from tools_helpers import ROOT, load_script, run_tool
+from tools_helpers import ROOT, import_tool, run_tool
 
-SCRIPT = ROOT / 'tools' / 'analysis_tools' / 'benchmark.py'
+PACKAGE = 'tools.analysis_tools.benchmark'
 CASES = ['backbone', 'RetinaNet', 'YOLOv3-320', 'YOLOv3-416', 'DeepLabV3 OS8', 'DeepLabV3 OS16', 'RTMDet']
 
 
+def bench(module: str) -> ModuleType:
+    """A module of the benchmark package.
+
+    Args:
+        module: The module's name in the package, e.g. ``'timing'``.
+    """
+    return import_tool(f'{PACKAGE}.{module}')
+
+
 def test_retinanet_twin_differs_only_in_the_backbone():
-    bench = load_script(SCRIPT)
-    case = next(c for c in bench.cases(smoke=True) if c.name == 'RetinaNet')
+    case = next(c for c in bench('cases').cases(smoke=True) if c.name == 'RetinaNet')
     ours, twin = case.ours.build(), case.twin.build()
     assert type(twin.backbone).__name__ == 'MobileNetV2' and twin.backbone.out_indices == (2, 4, 7)
     assert list(twin.neck.in_channels) == [32, 96, 1280]
@@ -32,24 +42,24 @@ def test_retinanet_twin_differs_only_in_the_backbone():
 
 def test_fast_models_run_until_each_has_run_min_seconds(monkeypatch):
     """On a simulated clock: 10 ms and 2 ms models alternate until the faster one has run 0.2 s."""
-    bench = load_script(SCRIPT)
+    timing = bench('timing')
     clock = [0.0]
-    monkeypatch.setattr(bench.time, 'perf_counter', lambda: clock[0])
+    monkeypatch.setattr(timing.time, 'perf_counter', lambda: clock[0])
     runners = {'slow': lambda: clock.__setitem__(0, clock[0] + 0.010),
                'fast': lambda: clock.__setitem__(0, clock[0] + 0.002)}
-    results = bench.time_interleaved(runners, 0, 3, min_seconds=0.2)
+    results = timing.time_interleaved(runners, 0, 3, min_seconds=0.2)
     assert results['fast']['repeats'] == results['slow']['repeats'] == 100
     assert results['slow']['median_ms'] == pytest.approx(10) and results['fast']['median_ms'] == pytest.approx(2)
-    assert bench.time_interleaved(runners, 0, 3)['slow']['repeats'] == 3
-    assert bench.time_interleaved(runners, 0, 3, min_seconds=60, max_repeats=50)['fast']['repeats'] == 50
+    assert timing.time_interleaved(runners, 0, 3)['slow']['repeats'] == 3
+    assert timing.time_interleaved(runners, 0, 3, min_seconds=60, max_repeats=50)['fast']['repeats'] == 50
 
 
 @pytest.fixture(scope='module')
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp('bench')
-    result = run_tool([SCRIPT, '--smoke', '--profile-all', '--threads', '1', '--int8', 'backbone',
+    result = run_tool(['-m', PACKAGE, '--smoke', '--profile-all', '--threads', '1', '--int8', 'backbone',
                        '--out', out / 'bench.json',
-                       '--markdown', out / 'bench.md'], out, timeout=1800)
+                       '--markdown', out / 'bench.md'], ROOT, timeout=1800)
     return json.loads((out / 'bench.json').read_text()), (out / 'bench.md').read_text(), result.stdout
 
 
@@ -84,7 +94,7 @@ def test_int8_rows_only_for_the_cases_asked_and_reported_against_float(smoke):
 
 
 def test_int8_needs_known_case_names():
-    result = run_tool([SCRIPT, '--smoke', '--int8', 'Retina'], ROOT, check=False)
+    result = run_tool(['-m', PACKAGE, '--smoke', '--int8', 'Retina'], ROOT, check=False)
     assert result.returncode == 2 and "--int8: unknown case(s) ['Retina']" in result.stderr
 
 
@@ -117,14 +127,37 @@ def test_report_holds_every_row_and_the_machine(smoke):
     assert 'RTMDet-tiny' in stdout
 
 
+def test_report_describes_the_modes_the_code_runs(smoke):
+    """The modes table comes from MODES, which also decides what each case runs and what is profiled."""
+    results, markdown, _ = smoke
+    modes, report = bench('modes'), bench('report')
+    rows = results['inference']
+    for case in CASES:
+        assert [r['mode'] for r in rows if r['case'] == case] == modes.modes_of(case == 'backbone', 'cpu')
+    assert {r['mode'] for r in rows if 'profile' in r} == {n for n, m in modes.MODES.items() if m.target}
+    for name, mode in modes.MODES.items():
+        assert f'| {name} | {mode.runtime} | {mode.description} |' in markdown
+    # a run of fewer modes describes only those
+    torch_only = report.report(dict(results, inference=[r for r in rows if r['mode'] in ('eager', 'deploy')]),
+                               bench('cases').cases(smoke=True))
+    assert modes.MODES['deploy'].description in torch_only
+    assert not any(mode.description in torch_only for mode in modes.MODES.values() if mode.runtime != 'torch')
+
+
+def test_the_train_child_is_no_option_of_the_public_cli(capsys):
+    with pytest.raises(SystemExit):
+        bench('cli').parse_args(['--train-child', 'RetinaNet', 'ours', '0'])
+    assert 'unrecognized arguments: --train-child' in capsys.readouterr().err
+
+
 def test_cuda_device_needs_a_gpu_and_inference_only(monkeypatch, capsys):
-    bench = load_script(SCRIPT)
+    cli = bench('cli')
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     with pytest.raises(SystemExit):
-        bench.parse_args(['--device', 'cuda', '--no-train'])
+        cli.parse_args(['--device', 'cuda', '--no-train'])
     assert 'torch sees no CUDA device' in capsys.readouterr().err
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     with pytest.raises(SystemExit):
-        bench.parse_args(['--device', 'cuda'])
+        cli.parse_args(['--device', 'cuda'])
     assert 'add --no-train' in capsys.readouterr().err
-    assert bench.parse_args(['--device', 'cuda', '--no-train']).device == 'cuda'
+    assert cli.parse_args(['--device', 'cuda', '--no-train']).device == 'cuda'

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tools_helpers import ROOT, load_script, run_tool
+from tools_helpers import ROOT, import_tool, run_tool
 
 CHECK_LOSSES = ROOT / 'tools' / 'misc' / 'check_losses.py'
 
@@ -71,10 +71,11 @@ def test_the_benchmark_step_uses_options_the_benchmark_has(monkeypatch):
 
     import torch
     script = (ROOT / 'tools' / 'gpu_check.sh').read_text().replace('\\\n', ' ')
-    line = re.search(r'benchmark\.py"(.*?)\|\| return 1', script).group(1)
+    line = re.search(r'-m tools\.analysis_tools\.benchmark (.*?)\) \|\| return 1', script).group(1)
     argv = shlex.split(line.replace('"$WORK', '"/tmp/work'))
-    bench = load_script(ROOT / 'tools' / 'analysis_tools' / 'benchmark.py')
+    cli = import_tool('tools.analysis_tools.benchmark.cli')
+    cases = import_tool('tools.analysis_tools.benchmark.cases').cases(smoke=True)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    args = bench.parse_args(argv)
+    args = cli.parse_args(argv)
     assert args.device == 'cuda' and args.no_train
-    assert all(any(case.name.startswith(prefix) for case in bench.cases(smoke=True)) for prefix in args.cases)
+    assert all(any(case.name.startswith(prefix) for case in cases) for prefix in args.cases)

@@ -40,3 +40,14 @@ def load_script(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def import_tool(name: str) -> ModuleType:
+    """Import a module of a tool that is a package run as ``python -m`` from the repository root.
+
+    Args:
+        name: The module's dotted name, e.g. ``'tools.analysis_tools.benchmark.cli'``.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(name)

@@ -5,7 +5,8 @@
 #   2. the demo detector and 3. the demo segmentor trained with --amp (fp16) for GPU_CHECK_ITERS iterations,
 #      then validated; every logged loss must be finite (tools/misc/check_losses.py);
 #   4. tools/dist_train.sh with 2 processes and SyncBN, where there are two GPUs;
-#   5. tools/analysis_tools/benchmark.py --device cuda --no-train (backbone, YOLOv3-416, RTMDet, DeepLabV3 OS16).
+#   5. python -m tools.analysis_tools.benchmark --device cuda --no-train (backbone, YOLOv3-416, RTMDet,
+#      DeepLabV3 OS16).
 # Prints one summary table and exits 1 if any check failed. Without CUDA it runs 2 and 3 on the CPU in
 # float32 (float16 is emulated there, ~10x slower) and marks what needs CUDA as SKIP.
 #
@@ -91,8 +92,8 @@ train_segmentor() {
 }
 
 benchmark() {
-  "$PY" "$ROOT/tools/analysis_tools/benchmark.py" --device cuda --no-train --cases backbone YOLOv3-416 RTMDet \
-    "DeepLabV3 OS16" --out "$WORK/benchmark.json" --markdown "$WORK/benchmark.md" || return 1
+  (cd "$ROOT" && "$PY" -m tools.analysis_tools.benchmark --device cuda --no-train --cases backbone YOLOv3-416 \
+    RTMDet "DeepLabV3 OS16" --out "$WORK/benchmark.json" --markdown "$WORK/benchmark.md") || return 1
   echo "tables in $WORK/benchmark.md"
 }
 

@@ -1,0 +1,53 @@
+"""The modes each contender is timed in: what each runs, on which runtime, and which are targets.
+
+The inference rows, the profiles and the report's descriptions of the modes all come from :data:`MODES`.
+"""
+from dataclasses import dataclass
+from typing import Dict, List
+
+from .runtimes import CALIBRATION_BATCHES, QUANTIZATION
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way of running a model.
+
+    Args:
+        runtime: ``'torch'`` (on ``--device``) or ``'onnxruntime'`` (CPU provider); also names the profiler.
+        description: What runs, for the report.
+        target: GhostNetV2 is to be at least as fast as its twin here; rows where it is not are profiled.
+        optional: Only for the cases named by ``--int8``.
+    """
+    runtime: str
+    description: str
+    target: bool = False
+    optional: bool = False
+
+
+INT8_MODE = 'onnxruntime int8'
+MODES: Dict[str, Mode] = {
+    'eager': Mode('torch', "the model's tensor forward (backbone, neck and head; no box decoding/NMS, no resizing "
+                  'of logits), eval mode'),
+    'deploy': Mode('torch', 'BatchNorm folded into the convs of backbone, neck and head, weights and input '
+                   'channels_last', target=True),
+    'onnxruntime': Mode('onnxruntime', 'the deploy model exported by `mmghost.deploy.export_onnx` (dynamic batch, '
+                        "height and width), run by onnxruntime's CPU provider", target=True),
+    'onnxruntime static': Mode('onnxruntime', 'the same export with the input shape fixed (`export_onnx.py '
+                               '--static`), which lets onnxruntime fold the shape arithmetic of every resize',
+                               target=True),
+    INT8_MODE: Mode('onnxruntime', "the onnxruntime file after onnxruntime's `quantize_static` ("
+                    + ', '.join(f'{key}={value}' for key, value in QUANTIZATION.items())
+                    + f'), calibrated on {CALIBRATION_BATCHES} random inputs of the size timed; its outputs are '
+                    'not expected to equal eager', optional=True),
+}
+
+
+def modes_of(int8: bool, device: str) -> List[str]:
+    """The modes a case runs in, in the order of :data:`MODES`.
+
+    Args:
+        int8: The case is named by ``--int8``.
+        device: ``'cpu'``, or ``'cuda'`` for the torch modes only.
+    """
+    return [name for name, mode in MODES.items()
+            if (int8 or not mode.optional) and (device == 'cpu' or mode.runtime == 'torch')]
