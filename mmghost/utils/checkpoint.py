@@ -233,6 +233,7 @@ def _load(filename: str, map_location: str, mmap: bool) -> Any:
         filename = url2pathname(urlparse(filename).path)
     if '://' in filename:
         return _load_remote(filename, map_location)
+    filename = osp.expanduser(filename)  # as mmengine's local loader, which this one replaces
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
     if filename.endswith('.safetensors'):  # a format without code: timm's hub weights
