@@ -201,6 +201,16 @@ def _load_torch_file(file: Any, map_location: str, mmap: bool, name: str) -> Any
                       pickle_module=restricted_pickle_module(allowed))
 
 
+def _read_safetensors(name: str, read: Callable[[], Any]) -> Any:
+    """``read()``, with safetensors' own error for a malformed file (header length, JSON, offsets) raised as
+    ``ValueError`` naming the file."""
+    from safetensors import SafetensorError
+    try:
+        return read()
+    except SafetensorError as error:
+        raise ValueError(f'{name!r} is not a readable .safetensors file: {error}') from None
+
+
 def _hub_cached_file(url: str) -> str:
     """The local copy of ``url`` in torch.hub's checkpoint cache (where mmengine's http loading keeps it),
     downloaded first if absent (torch writes a temporary file and renames it)."""
@@ -215,7 +225,7 @@ def _hub_cached_file(url: str) -> str:
 def _load_remote(url: str, map_location: str) -> Any:
     if url.endswith('.safetensors'):
         from safetensors.torch import load
-        return load(get_bytes(url))
+        return _read_safetensors(url, lambda: load(get_bytes(url)))
     if url.startswith(('http://', 'https://')):  # downloaded once into torch.hub's cache, as mmengine does
         path = _hub_cached_file(url)
         return _load_torch_file(path, map_location, mmap=False, name=url)
@@ -238,7 +248,7 @@ def _load(filename: str, map_location: str, mmap: bool) -> Any:
         raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
     if filename.endswith('.safetensors'):  # a format without code: timm's hub weights
         from safetensors.torch import load_file
-        return load_file(filename, device=map_location)
+        return _read_safetensors(filename, lambda: load_file(filename, device=map_location))
     # mmap needs torch's zip format; legacy (non-zip) files are read whole
     return _load_torch_file(filename, map_location, mmap and zipfile.is_zipfile(filename), name=filename)
 
