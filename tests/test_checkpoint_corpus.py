@@ -1,5 +1,6 @@
 """An adversarial corpus of checkpoint files, made here, through mmghost's loader with both of its safe
-unpicklers: every file is refused with a ``ValueError`` naming it, or loaded as plain data, and the probe
+unpicklers, through ``init_cfg`` Pretrained (path and URL) and through mmengine's loaders as mmghost routes
+them: every file is refused with a ``ValueError`` naming it, or loaded as plain data, and the probe
 (a marker file the payload would create) never appears. Each gadget is first shown to be live under plain
 pickle, so a test cannot pass because its payload was broken. TorchScript archives:
 tests/test_torchscript_refusal.py; the tools' paths with getattr payloads: tests/test_checkpoint_loading.py.
@@ -11,6 +12,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import textwrap
 import zipfile
 
 import numpy as np
@@ -18,8 +20,8 @@ import pytest
 import torch
 
 from mmghost.utils import load_checkpoint_file
-from test_checkpoint_loading import unpickler  # noqa: F401  (both safe unpicklers)
-from tools_helpers import ROOT
+from test_checkpoint_loading import served, unpickler  # noqa: F401  (http server; both safe unpicklers)
+from tools_helpers import ROOT, run_tool
 
 
 def gadget(marker) -> bytes:
@@ -172,3 +174,68 @@ def test_zip_whose_pickle_names_missing_storages_is_a_value_error(unpickler, tmp
                 target.writestr(name, data)
     with pytest.raises(ValueError, match='missing.pth'):
         load_checkpoint_file(str(path))
+
+
+def corpus(folder) -> dict:
+    """One file of each refused kind, all with the same probe marker ``folder/pwned``."""
+    marker = folder / 'pwned'
+    files = {}
+    for opcode, body in opcode_streams(marker).items():
+        files[f'{opcode}.pth'] = folder / f'{opcode}.pth'
+        as_torch_zip(files[f'{opcode}.pth'], body)
+    files['legacy.pth'] = folder / 'legacy.pth'
+    torch.save({'meta': Gadget(f'touch {marker}')}, files['legacy.pth'], _use_new_zipfile_serialization=False)
+    files['plain.pkl'] = folder / 'plain.pkl'
+    files['plain.pkl'].write_bytes(gadget(marker) + b'.')
+    files['object_array.pth'] = folder / 'object_array.pth'
+    torch.save({'meta': np.array([Gadget(f'touch {marker}')], dtype=object)}, files['object_array.pth'])
+    files['truncated.pth'] = folder / 'truncated.pth'
+    torch.save({'w': torch.randn(1000)}, files['truncated.pth'])
+    files['truncated.pth'].write_bytes(files['truncated.pth'].read_bytes()[:2000])
+    files['bad.safetensors'] = folder / 'bad.safetensors'
+    safetensors_file(files['bad.safetensors'], b'[1, 2]')
+    return files
+
+
+def test_pretrained_init_refuses_every_file_by_path_and_url(served):
+    from mmghost.models import GhostNetV2
+    root, url = served  # test_checkpoint_loading's local http server of root
+    files, marker = corpus(root), root / 'pwned'
+    for name, path in files.items():
+        for checkpoint in (str(path), f'{url}/{name}'):
+            with pytest.raises(ValueError, match=name):
+                GhostNetV2(init_cfg=dict(type='Pretrained', checkpoint=checkpoint)).init_weights()
+    assert not marker.exists()
+
+
+def test_mmengine_loaders_refuse_every_file_once_enabled(tmp_path):
+    """mmengine's own loading (mmdet's and mmseg's tools) after the configs' SafeCheckpointLoadingHook or
+    ``mmghost.runtime``, in a fresh process."""
+    files, marker = corpus(tmp_path), tmp_path / 'pwned'
+    code = textwrap.dedent(f'''
+        from mmengine.runner import CheckpointLoader
+        from mmengine.runner.checkpoint import _load_checkpoint
+        import mmghost.runtime  # enable_safe_checkpoint_loading, as SafeCheckpointLoadingHook does
+        for path in {[str(p) for p in files.values()]!r}:
+            for load in (_load_checkpoint, CheckpointLoader.load_checkpoint):
+                try:
+                    load(path)
+                except ValueError:
+                    print('refused')
+    ''')
+    result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines().count('refused') == 2 * len(files)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('tool', ['test', 'resume', 'load_from'])
+def test_the_tools_refuse_a_legacy_gadget_file(tmp_path, tool):
+    files, marker = corpus(tmp_path), tmp_path / 'pwned'
+    config, path = ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py', files['legacy.pth']
+    train, test = ROOT / 'tools' / 'train.py', ROOT / 'tools' / 'test.py'
+    args = dict(test=[test, config, path], resume=[train, config, '--resume', path],
+                load_from=[train, config, '--cfg-options', f'load_from={path}'])[tool]
+    result = run_tool(args, tmp_path, check=False)
+    assert result.returncode != 0 and 'refusing to load' in result.stderr, result.stderr[-3000:]
+    assert not marker.exists()
