@@ -21,7 +21,7 @@ import torch
 
 from mmghost.utils import load_checkpoint_file
 from test_checkpoint_loading import served, unpickler  # noqa: F401  (http server; both safe unpicklers)
-from tools_helpers import ROOT, run_tool
+from tools_helpers import CHECKPOINT_TOOLS, ROOT, checkpoint_tool_args, run_tool
 
 
 def gadget(marker) -> bytes:
@@ -229,13 +229,10 @@ def test_mmengine_loaders_refuse_every_file_once_enabled(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize('tool', ['test', 'resume', 'load_from'])
+@pytest.mark.parametrize('tool', CHECKPOINT_TOOLS)
 def test_the_tools_refuse_a_legacy_gadget_file(tmp_path, tool):
     files, marker = corpus(tmp_path), tmp_path / 'pwned'
-    config, path = ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py', files['legacy.pth']
-    train, test = ROOT / 'tools' / 'train.py', ROOT / 'tools' / 'test.py'
-    args = dict(test=[test, config, path], resume=[train, config, '--resume', path],
-                load_from=[train, config, '--cfg-options', f'load_from={path}'])[tool]
-    result = run_tool(args, tmp_path, check=False)
+    config = ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'
+    result = run_tool(checkpoint_tool_args(tool, config, files['legacy.pth']), tmp_path, check=False)
     assert result.returncode != 0 and 'refusing to load' in result.stderr, result.stderr[-3000:]
     assert not marker.exists()

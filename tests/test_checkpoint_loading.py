@@ -25,13 +25,12 @@ from mmghost.models import GhostNetV2
 from mmghost.utils import checkpoint as ckpt
 from mmghost.utils import checkpoint_loading, load_checkpoint_file
 from oracle import official_checkpoint
-from tools_helpers import ROOT, run_tool
+from tools_helpers import CHECKPOINT_TOOLS, ROOT, checkpoint_tool_args, run_tool
 
 CONFIG = ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'
 # Where mmengine's own loader does the unpickling, only torch >= 2.6 makes it safe (docs/reliability.md)
 NEEDS_TORCH_WEIGHTS_ONLY = pytest.mark.skipif(
     not ckpt.TORCH_LOADS_WEIGHTS_ONLY, reason='torch < 2.6: mmengine unpickles these as mmdet does')
-TRAIN, TEST = ROOT / 'tools' / 'train.py', ROOT / 'tools' / 'test.py'
 
 
 @pytest.fixture(params=['torch_weights_only', 'restricted_pickle_module'])
@@ -287,13 +286,11 @@ def test_mmengine_own_loader_with_the_opt_in(malicious, tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize('tool', ['test', 'resume', 'load_from'])
+@pytest.mark.parametrize('tool', CHECKPOINT_TOOLS)
 def test_every_tool_refuses_getattr_payloads(tmp_path, tool):
     marker, path = tmp_path / 'pwned', tmp_path / 'malicious.pth'
     write_payload(path, PAYLOADS[0], marker)
-    args = dict(test=[TEST, CONFIG, path], resume=[TRAIN, CONFIG, '--resume', path],
-                load_from=[TRAIN, CONFIG, '--cfg-options', f'load_from={path}'])[tool]
-    result = run_tool(args, tmp_path, check=False)
+    result = run_tool(checkpoint_tool_args(tool, CONFIG, path), tmp_path, check=False)
     assert result.returncode != 0
     assert 'refusing to load' in result.stderr
     assert not marker.exists()

@@ -13,7 +13,7 @@ from cli_utils import latest_loadable_checkpoint
 from mmghost.utils import atomic_write
 from mmghost.models import GhostNetV2
 from mmghost.utils import load_checkpoint_file
-from tools_helpers import ROOT, run_tool
+from tools_helpers import CHECKPOINT_TOOLS, ROOT, checkpoint_tool_args, run_tool
 
 CONFIG = ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'
 TRAIN = ROOT / 'tools' / 'train.py'
@@ -141,12 +141,10 @@ def test_pretrained_init_refuses_the_malicious_checkpoint(malicious):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize('tool', ['test', 'resume', 'load_from'])
+@pytest.mark.parametrize('tool', CHECKPOINT_TOOLS)
 def test_every_tool_refuses_the_malicious_checkpoint(malicious, workspace, tool):
     path, marker = malicious
-    args = dict(test=[ROOT / 'tools' / 'test.py', CONFIG, path], resume=[TRAIN, CONFIG, '--resume', path],
-                load_from=[TRAIN, CONFIG, '--cfg-options', f'load_from={path}'])[tool]
-    result = run_tool(args, workspace, check=False)
+    result = run_tool(checkpoint_tool_args(tool, CONFIG, path), workspace, check=False)
     assert result.returncode != 0
     assert 'refusing to load' in result.stderr
     assert not marker.exists()

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from mmghost.utils import is_torchscript_archive, load_checkpoint_file
-from tools_helpers import ROOT, run_tool
+from tools_helpers import CHECKPOINT_TOOLS, ROOT, checkpoint_tool_args, run_tool
 
 PROBE_LINE = 'TORCHSCRIPT-SETSTATE-RAN'
 CONFIG = ROOT / 'configs' / 'demo' / 'retinanet_ghostnetv2_demo.py'
@@ -103,12 +103,8 @@ def test_no_library_path_runs_the_archive(archives, kind):
     assert result.stdout.splitlines().count('refused') == 4 and PROBE_LINE not in result.stdout  # mmengine logs too
 
 
-@pytest.mark.parametrize('tool', ['test', 'resume', 'load_from'])
+@pytest.mark.parametrize('tool', CHECKPOINT_TOOLS)
 def test_the_tools_refuse_the_archive(archives, tmp_path, tool):
-    path = archives['scripted']
-    train, test = ROOT / 'tools' / 'train.py', ROOT / 'tools' / 'test.py'
-    args = dict(test=[test, CONFIG, path], resume=[train, CONFIG, '--resume', path],
-                load_from=[train, CONFIG, '--cfg-options', f'load_from={path}'])[tool]
-    result = run_tool(args, tmp_path, check=False)
+    result = run_tool(checkpoint_tool_args(tool, CONFIG, archives['scripted']), tmp_path, check=False)
     assert result.returncode != 0 and 'TorchScript archive' in result.stderr, result.stderr[-3000:]
     assert PROBE_LINE not in result.stdout + result.stderr

@@ -51,3 +51,14 @@ def import_tool(name: str) -> ModuleType:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     return importlib.import_module(name)
+
+
+CHECKPOINT_TOOLS = ('test', 'resume', 'load_from')  # the three ways the tools take a checkpoint file
+
+
+def checkpoint_tool_args(tool: str, config: Path, checkpoint: Path) -> list:
+    """The tool command (without python) that reads ``checkpoint`` in one of :data:`CHECKPOINT_TOOLS`:
+    ``tools/test.py CONFIG CKPT``, ``tools/train.py CONFIG --resume CKPT`` or ``... load_from=CKPT``."""
+    train, test = ROOT / 'tools' / 'train.py', ROOT / 'tools' / 'test.py'
+    return dict(test=[test, config, checkpoint], resume=[train, config, '--resume', checkpoint],
+                load_from=[train, config, '--cfg-options', f'load_from={checkpoint}'])[tool]
