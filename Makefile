@@ -1,5 +1,5 @@
-# mmghost: `make install` builds .venv/ (the modern stack) and .venv-compat/ (the canonical torch 2.1 stack),
-# see scripts/install_env.sh; `make test` runs the main suite (tests/) on the first and the compat suite
+# mmghost: `make install` builds .venv/ (the modern stack) and .venv-compat/ (the low end of the declared
+# ranges, torch 2.0.1), see scripts/install_env.sh; `make test` runs the main suite (tests/) on the first and the compat suite
 # (tests_compat/) on the second;
 # `make demo` / `make demo-seg` train and evaluate the demo detector / segmentor on CPU from random weights.
 VENV ?= .venv

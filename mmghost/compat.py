@@ -5,6 +5,7 @@ and the fallback keeps the behaviour (``tests/test_compat_module.py`` checks, on
 private API against the fallback, and runs in both the main and the compat suite).
 """
 import collections
+import os
 from typing import Any, Callable, Dict, Optional
 
 import torch
@@ -84,6 +85,37 @@ def format_size(count: int) -> str:
     """
     formatter = _private('mmengine.analysis.print_helper', '_format_size')
     return own_format_size(count) if formatter is None else formatter(count)
+
+
+def own_mmengine_home() -> str:
+    """mmengine's rule, without mmengine's private function: ``$MMENGINE_HOME``, else ``mmengine`` in
+    ``$XDG_CACHE_HOME`` (``~/.cache``)."""
+    default = os.path.join(os.getenv('XDG_CACHE_HOME', '~/.cache'), 'mmengine')
+    return os.path.expanduser(os.getenv('MMENGINE_HOME', default))
+
+
+def mmengine_home() -> str:
+    """The folder where mmengine keeps model-zoo files that its tables name by a relative path."""
+    home = _private('mmengine.runner.checkpoint', '_get_mmengine_home')
+    return own_mmengine_home() if home is None else home()
+
+
+def own_mmcls_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+    """mmengine's rule, without its private function: the ``backbone.`` weights of an ``mmcls://``
+    checkpoint, without the prefix, as ``dict(state_dict=...)``."""
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    return dict(state_dict=collections.OrderedDict(
+        (name[len('backbone.'):], value) for name, value in state_dict.items() if name.startswith('backbone.')))
+
+
+def mmcls_checkpoint(checkpoint: Dict[str, Any]) -> Dict[str, Any]:
+    """What mmengine makes of a checkpoint loaded by an ``mmcls://`` name: its backbone's weights.
+
+    Args:
+        checkpoint: The loaded file.
+    """
+    process = _private('mmengine.runner.checkpoint', '_process_mmcls_checkpoint')
+    return own_mmcls_checkpoint(checkpoint) if process is None else process(checkpoint)
 
 
 def mark_initialized(module: nn.Module) -> None:

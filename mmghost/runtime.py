@@ -7,9 +7,9 @@ e.g. mmdet's ``init_detector`` or mmengine's ``load_checkpoint`` itself may name
     custom_imports = dict(imports=['mmghost', 'mmghost.runtime'], allow_failed_imports=False)
 
 or ``import mmghost.runtime``. It applies :func:`mmghost.utils.enable_safe_checkpoint_loading`: mmengine's
-``CheckpointLoader`` reads local and http(s) files with mmghost's loader (TorchScript archives refused,
-pickles restricted to the checkpoint allow-list, on every torch), and on torch >= 2.6 torch's
-``weights_only`` allow-list gains :func:`mmghost.utils.checkpoint_safe_globals`.
+``CheckpointLoader`` reads local files, http(s) URLs, file backends and model-zoo names with mmghost's
+loader (TorchScript archives refused, pickles restricted to the checkpoint allow-list, on every torch).
+torch's own allow-list is left as it is.
 """
 from mmghost.utils.checkpoint import enable_safe_checkpoint_loading
 

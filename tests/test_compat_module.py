@@ -17,7 +17,9 @@ def test_the_private_apis_exist_on_this_stack():
     """A release that moved one shows here, not as a silently used fallback."""
     for module, name in (('mmengine.fileio.io', '_parse_uri_prefix'),
                          ('torch._weights_only_unpickler', '_get_allowed_globals'),
-                         ('mmengine.analysis.print_helper', '_format_size')):
+                         ('mmengine.analysis.print_helper', '_format_size'),
+                         ('mmengine.runner.checkpoint', '_get_mmengine_home'),
+                         ('mmengine.runner.checkpoint', '_process_mmcls_checkpoint')):
         assert compat._private(module, name) is not None, f'{module}.{name}'
     assert compat._private('mmengine.fileio.io', 'no_such_name') is None
     assert compat._private('no_such_module', 'x') is None
@@ -53,6 +55,27 @@ def test_torch_globals_hold_what_a_state_dict_needs_and_nothing_that_runs_code()
     dangerous = {'builtins.eval', 'builtins.exec', 'builtins.getattr', 'builtins.__import__', 'builtins.open',
                  'builtins.compile', 'os.system', 'subprocess.Popen', 'posix.system'}
     assert not dangerous & {*allowed, *own}
+
+
+@pytest.mark.parametrize('home', [None, 'custom'])
+def test_mmengine_home_matches_its_fallback(home, tmp_path, monkeypatch):
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
+    if home is None:
+        monkeypatch.delenv('MMENGINE_HOME', raising=False)
+    else:
+        monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / home))
+    expected = tmp_path / (home or 'cache/mmengine')
+    assert compat.mmengine_home() == compat.own_mmengine_home() == str(expected)
+
+
+@pytest.mark.parametrize('wrapped', [True, False], ids=['state_dict', 'bare'])
+def test_mmcls_checkpoint_matches_its_fallback(wrapped):
+    weights = collections.OrderedDict([('backbone.conv.weight', torch.ones(1)), ('head.fc.bias', torch.zeros(1)),
+                                       ('backbone.bn.bias', torch.full((1, ), 2.0))])
+    checkpoint = dict(state_dict=weights, meta={}) if wrapped else weights
+    for result in (compat.mmcls_checkpoint(checkpoint), compat.own_mmcls_checkpoint(checkpoint)):
+        assert list(result) == ['state_dict'] and list(result['state_dict']) == ['conv.weight', 'bn.bias']
+        assert float(result['state_dict']['bn.bias']) == 2.0
 
 
 def test_mark_initialized_makes_init_weights_skip_the_module():

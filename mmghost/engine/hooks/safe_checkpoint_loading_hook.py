@@ -12,10 +12,10 @@ class SafeCheckpointLoadingHook(Hook):
 
     ``before_run`` comes before ``Runner.load_or_resume`` in ``train``, ``val`` and ``test``, so the
     ``load_from`` and resume files of mmdet's and mmseg's own tools are read by
-    :func:`mmghost.utils.checkpoint.enable_safe_checkpoint_loading`'s loaders: with torch's safe unpickler and
-    mmengine's allow-list on torch >= 2.6 (where mmengine 0.10.7 fails on its own checkpoints without it),
-    and with mmghost's restricted unpickler on older torch (where ``torch.load`` runs any pickle). The change
-    is process-wide and stays after the run, as the config that names this hook asked for it.
+    :func:`mmghost.utils.load_checkpoint_file` (:func:`mmghost.utils.enable_safe_checkpoint_loading`):
+    TorchScript archives refused, pickles restricted to the checkpoint allow-list, on every torch; mmengine
+    0.10.7's own loader fails on its own checkpoints on torch >= 2.6 and runs any pickle on older torch. The
+    change is process-wide and stays after the run, as the config that names this hook asked for it.
     """
 
     priority = 'VERY_HIGH'
