@@ -48,7 +48,8 @@ setup(
         'mmseg': MMSEG,
         'all': MMDET + MMSEG,
         'tests': ['pytest', 'hypothesis', 'timm>=1.0.11'],
-        'deploy': ['onnx', 'onnxruntime'],
+        # OpenVINO: tested at 2026.4.1 (reads the ONNX files; fp32 IR)
+        'deploy': ['onnx', 'onnxruntime', 'openvino>=2026.4'],
     },
     license='Apache License 2.0',
 )

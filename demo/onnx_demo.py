@@ -1,42 +1,115 @@
-"""Run an end-to-end ONNX detector or segmentor (``tools/deployment/export_onnx.py --part model``) on
-images and write them with the predictions drawn. Needs onnxruntime, NumPy and OpenCV only.
+"""Run an end-to-end detector or segmentor file (``tools/deployment/export_onnx.py --part model``, an
+``.onnx`` file, or its OpenVINO IR ``.xml``) on images and write them with the predictions drawn. Needs the
+runtime (onnxruntime or OpenVINO), NumPy and OpenCV only.
 
 The file's ``mmghost`` metadata says how to prepare an image (the config's test resize and pad); boxes
-are mapped back to the original image, class maps are resized to it (nearest).
+are mapped back to the original image, class maps are resized to it (nearest). OpenVINO runs in fp32 (its
+default on CPUs with native bf16 is bf16).
 
 Example:
     python demo/onnx_demo.py data/demo_coco/val/000001.jpg retinanet.onnx --out-dir outputs
+    python demo/onnx_demo.py data/demo_coco/val/000001.jpg retinanet.xml --backend openvino
 """
 import argparse
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
+BACKENDS = ('onnxruntime', 'openvino')
+METADATA_KEY = 'mmghost'
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Draw the predictions of an end-to-end ONNX model')
     parser.add_argument('inputs', help='an image file or a directory of images')
-    parser.add_argument('model', help='.onnx file written by export_onnx.py --part model')
+    parser.add_argument('model', help='.onnx file written by export_onnx.py --part model (or its OpenVINO .xml)')
+    parser.add_argument('--backend', choices=BACKENDS, default='onnxruntime', help='the runtime that runs it')
+    parser.add_argument('--threads', type=int, default=0, help='threads of the runtime (0: its default)')
     parser.add_argument('--out-dir', default='outputs', help='where to write vis/ (drawn images, PNG) and '
                         'preds/ (detections as JSON, class maps as 16-bit PNG)')
     parser.add_argument('--score-thr', type=float, default=0.3, help='detection: boxes below are not drawn')
     return parser.parse_args()
 
 
-def read_metadata(session: ort.InferenceSession) -> dict:
-    """The ``mmghost`` metadata entry of the model."""
-    entries = session.get_modelmeta().custom_metadata_map
-    if 'mmghost' not in entries:
-        raise ValueError('the model has no mmghost metadata: write it with '
+class DeployedModel:
+    """A model file opened with one runtime: its ``metadata`` (None for a file without it, where not
+    required), its ``fixed_hw`` (H, W) input size (None where height and width are dynamic; end-to-end
+    files, whose input is N, H, W, 3), and :meth:`run`."""
+
+    metadata: Optional[dict]
+    fixed_hw: Optional[Tuple[int, int]]
+
+    def run(self, inputs: np.ndarray) -> List[np.ndarray]:
+        """The outputs of the file's graph for ``inputs``, (N, H, W, 3) uint8."""
+        raise NotImplementedError
+
+
+def _parse_metadata(text: Optional[str], path: str, required: bool) -> Optional[dict]:
+    if not text and not required:
+        return None
+    if not text:
+        raise ValueError(f'{path!r} has no mmghost metadata: write it with '
                          'tools/deployment/export_onnx.py --part model')
-    return json.loads(entries['mmghost'])
+    return json.loads(text)
+
+
+def _fixed_hw(shape: Sequence[Any]) -> Optional[Tuple[int, int]]:
+    height, width = shape[1], shape[2]
+    return (int(height), int(width)) if isinstance(height, int) and isinstance(width, int) else None
+
+
+class OnnxRuntimeModel(DeployedModel):
+    """An ``.onnx`` file in onnxruntime (CPU)."""
+
+    def __init__(self, path: str, threads: int = 0, require_metadata: bool = True) -> None:
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+        self.metadata = _parse_metadata(self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), path,
+                                        require_metadata)
+        self.input_name = self.session.get_inputs()[0].name
+        self.fixed_hw = _fixed_hw(self.session.get_inputs()[0].shape)
+
+    def run(self, inputs: np.ndarray) -> List[np.ndarray]:
+        return self.session.run(None, {self.input_name: inputs})
+
+
+class OpenVINOModel(DeployedModel):
+    """An ``.onnx`` file or OpenVINO IR (``.xml``) in OpenVINO on the CPU, in fp32."""
+
+    def __init__(self, path: str, threads: int = 0, require_metadata: bool = True) -> None:
+        import openvino as ov
+        core = ov.Core()
+        model = core.read_model(path)
+        # ONNX metadata is read under 'framework'; export_onnx.py --backend openvino keeps it there in the IR
+        key = ['framework', METADATA_KEY]
+        self.metadata = _parse_metadata(model.get_rt_info(key).astype(str) if model.has_rt_info(key) else None,
+                                        path, require_metadata)
+        shape = model.inputs[0].get_partial_shape()
+        self.fixed_hw = (shape[1].get_length(), shape[2].get_length()) if shape.is_static else None
+        config = {'INFERENCE_PRECISION_HINT': 'f32'}  # not bf16, as on CPUs with native bf16 by default
+        if threads:
+            config['INFERENCE_NUM_THREADS'] = threads
+        self.compiled = core.compile_model(model, 'CPU', config)
+
+    def run(self, inputs: np.ndarray) -> List[np.ndarray]:
+        results = self.compiled(inputs)
+        return [np.asarray(results[output]) for output in self.compiled.outputs]
+
+
+def open_model(path: str, backend: str = 'onnxruntime', threads: int = 0) -> DeployedModel:
+    """Open a file written by ``export_onnx.py --part model`` with ``backend`` (one of :data:`BACKENDS`)."""
+    if backend not in BACKENDS:
+        raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'model file {path!r} does not exist')
+    return (OnnxRuntimeModel if backend == 'onnxruntime' else OpenVINOModel)(path, threads)
 
 
 def resized_size(width: int, height: int, scale: List[int], keep_ratio: bool) -> Tuple[int, int]:
@@ -45,12 +118,6 @@ def resized_size(width: int, height: int, scale: List[int], keep_ratio: bool) ->
         return int(scale[0]), int(scale[1])
     factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
     return int(width * factor + 0.5), int(height * factor + 0.5)
-
-
-def fixed_input_hw(session: ort.InferenceSession) -> Optional[Tuple[int, int]]:
-    """(H, W) of a file exported with ``--static``; None when height and width are dynamic."""
-    _, height, width, _ = session.get_inputs()[0].shape
-    return (height, width) if isinstance(height, int) and isinstance(width, int) else None
 
 
 def prepare(image: np.ndarray, metadata: dict) -> Tuple[np.ndarray, Tuple[float, float], Tuple[int, int]]:
@@ -74,10 +141,10 @@ def prepare(image: np.ndarray, metadata: dict) -> Tuple[np.ndarray, Tuple[float,
     return np.ascontiguousarray(image[None]), (resized_hw[1] / width, resized_hw[0] / height), resized_hw
 
 
-def fit_input(inputs: np.ndarray, session: ort.InferenceSession, metadata: dict) -> np.ndarray:
+def fit_input(inputs: np.ndarray, model: DeployedModel) -> np.ndarray:
     """``inputs`` padded at the bottom and right to the fixed size of a ``--static`` file (as is otherwise),
     with the test pipeline's pad value (0 without one)."""
-    fixed_hw = fixed_input_hw(session)
+    fixed_hw, metadata = model.fixed_hw, model.metadata
     if fixed_hw is None:
         return inputs
     if inputs.shape[1] > fixed_hw[0] or inputs.shape[2] > fixed_hw[1]:
@@ -95,16 +162,11 @@ def pad_bottom_right(image: np.ndarray, height: int, width: int, value: Union[fl
                               value=value)
 
 
-def run_graph(session: ort.InferenceSession, inputs: np.ndarray) -> List[np.ndarray]:
-    """The outputs of the exported graph for ``inputs``, fed to its one input (whatever its name)."""
-    return session.run(None, {session.get_inputs()[0].name: inputs})
-
-
-def detect(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> Dict[str, np.ndarray]:
+def detect(model: DeployedModel, image: np.ndarray) -> Dict[str, np.ndarray]:
     """Detections of a BGR image in its own pixels: ``bboxes`` (K, 4), ``scores`` (K,), ``labels`` (K,)."""
-    inputs, (w_scale, h_scale), _ = prepare(image, metadata)
-    fitted = fit_input(inputs, session, metadata)
-    boxes, scores, labels = (output[0] for output in run_graph(session, fitted))
+    inputs, (w_scale, h_scale), _ = prepare(image, model.metadata)
+    fitted = fit_input(inputs, model)
+    boxes, scores, labels = (output[0] for output in model.run(fitted))
     found = labels >= 0
     if fitted.shape != inputs.shape:  # padded into a --static input: keep the boxes on the prepared image
         boxes = np.minimum(boxes, np.array([inputs.shape[2], inputs.shape[1]] * 2, dtype=np.float32))
@@ -113,10 +175,10 @@ def detect(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> 
     return dict(bboxes=boxes[found] * factors, scores=scores[found], labels=labels[found])
 
 
-def segment(session: ort.InferenceSession, image: np.ndarray, metadata: dict) -> np.ndarray:
+def segment(model: DeployedModel, image: np.ndarray) -> np.ndarray:
     """The class of each pixel of a BGR image, (H, W) int64 (network output resized by nearest pixel)."""
-    inputs, _, (resized_h, resized_w) = prepare(image, metadata)
-    class_map = run_graph(session, fit_input(inputs, session, metadata))[0][0, :resized_h, :resized_w]
+    inputs, _, (resized_h, resized_w) = prepare(image, model.metadata)
+    class_map = model.run(fit_input(inputs, model))[0][0, :resized_h, :resized_w]
     height, width = image.shape[:2]
     rows = np.minimum(((np.arange(height) + 0.5) * resized_h / height).astype(np.int64), resized_h - 1)
     cols = np.minimum(((np.arange(width) + 0.5) * resized_w / width).astype(np.int64), resized_w - 1)
@@ -159,10 +221,8 @@ def image_paths(inputs: str) -> List[str]:
 
 def main() -> None:
     args = parse_args()
-    if not osp.isfile(args.model):
-        raise FileNotFoundError(f'model file {args.model!r} does not exist')
-    session = ort.InferenceSession(args.model, providers=['CPUExecutionProvider'])
-    metadata = read_metadata(session)
+    model = open_model(args.model, args.backend, args.threads)
+    metadata = model.metadata
     for folder in ('vis', 'preds'):
         os.makedirs(osp.join(args.out_dir, folder), exist_ok=True)
     for path in image_paths(args.inputs):
@@ -171,12 +231,12 @@ def main() -> None:
             raise ValueError(f'{path!r} is not an image OpenCV can read')
         name = osp.splitext(osp.basename(path))[0]
         if metadata['task'] == 'detection':
-            detections = detect(session, image, metadata)
+            detections = detect(model, image)
             drawn = draw_detections(image, detections, metadata, args.score_thr)
             with open(osp.join(args.out_dir, 'preds', f'{name}.json'), 'w') as f:
                 json.dump({key: value.tolist() for key, value in detections.items()}, f)
         else:
-            class_map = segment(session, image, metadata)
+            class_map = segment(model, image)
             drawn = draw_class_map(image, class_map, metadata)
             cv2.imwrite(osp.join(args.out_dir, 'preds', f'{name}.png'), class_map.astype(np.uint16))
         cv2.imwrite(osp.join(args.out_dir, 'vis', f'{name}.png'), drawn)

@@ -105,14 +105,19 @@ def test_export_rejects_a_too_small_example(backbone, tmp_path):
         export_onnx(backbone, torch.randn(1, 3, 32, 64), str(tmp_path / 'x.onnx'))
 
 
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
 @pytest.mark.parametrize('config,part', [('retinanet_ghostnetv2_coco.py', 'model'),
                                          ('retinanet_ghostnetv2_coco.py', 'heads'),
                                          ('deeplabv3_ghostnetv2_os16_ade20k.py', 'model')])
-def test_export_tool_verifies_detector_and_segmentor(tmp_path, config, part):
+def test_export_tool_verifies_detector_and_segmentor(tmp_path, config, part, backend):
     result = run_tool([ROOT / 'tools' / 'deployment' / 'export_onnx.py', ROOT / 'configs' / config, '--part', part,
-                       '--shape', '128', '160', '--fuse', '--out', tmp_path / 'm.onnx', '--verify'], tmp_path)
-    assert 'onnxruntime vs PyTorch: max difference' in result.stdout
+                       '--shape', '128', '160', '--fuse', '--out', tmp_path / 'm.onnx', '--backend', backend,
+                       '--verify'], tmp_path)
+    assert f'{backend} vs PyTorch: max difference' in result.stdout
     assert (tmp_path / 'm.onnx').stat().st_size > 1e6
+    if backend == 'openvino':  # fp32 weights: as large as the ONNX file's (fp16 would be half)
+        assert (tmp_path / 'm.bin').stat().st_size > 0.9 * (tmp_path / 'm.onnx').stat().st_size
+        assert (tmp_path / 'm.xml').is_file()
     outputs = [o.name for o in onnx.load(str(tmp_path / 'm.onnx')).graph.output]
     if part == 'heads':  # raw outputs: classification and regression maps of the five FPN levels
         assert outputs == [f'output{i}' for i in range(10)]

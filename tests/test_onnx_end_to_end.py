@@ -1,12 +1,11 @@
-"""End-to-end ONNX files (pre-processing, model, decoding, NMS in one graph) against PyTorch ``predict``,
-and ``demo/onnx_demo.py`` without torch."""
+"""End-to-end ONNX files (pre-processing, model, decoding, NMS in one graph) against PyTorch ``predict``, in
+onnxruntime and, as fp32 OpenVINO IR, in OpenVINO; and ``demo/onnx_demo.py`` without torch."""
 import json
 from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 import torch
 import torch.nn as nn
@@ -16,18 +15,25 @@ from mmengine.registry import init_default_scope
 from onnx import TensorProto, helper
 
 from mmghost.demo_data import make_detection_dataset, make_segmentation_dataset
-from mmghost.deploy import deploy_metadata, end_to_end, export_end_to_end
+from mmghost.deploy import deploy_metadata, end_to_end, export_end_to_end, export_openvino
 from mmghost.deploy.detection_postprocess import top_candidates
 from cli_utils import load_config
 from mmghost.apis import build_model
 from tools_helpers import ROOT, load_script, run_tool
 
 DEMO = ROOT / 'demo' / 'onnx_demo.py'
+BACKENDS = ('onnxruntime', 'openvino')
 DETECTORS = ['demo/retinanet_ghostnetv2_demo.py', 'yolov3_ghostnetv2_320_coco.py', 'rtmdet_ghostnetv2_coco.py']
 SEGMENTOR = 'demo/deeplabv3_ghostnetv2_demo.py'
-# Runs a script with torch and the OpenMMLab packages made unimportable.
+# Runs a script with torch and the OpenMMLab packages made unimportable, and fails it if Python starts a
+# process (pip, a converter's console script) or opens a network connection.
 WITHOUT_TORCH = '''
 import runpy, sys
+FORBIDDEN = ('subprocess.Popen', 'os.system', 'os.exec', 'os.posix_spawn', 'os.spawn', 'socket.connect')
+def audit(event, args):
+    if event.startswith(FORBIDDEN):
+        raise RuntimeError(f'the runtime-only demo must not start {event} {args!r}')
+sys.addaudithook(audit)
 class Blocker:
     def find_spec(self, name, path=None, target=None):
         if name.split('.')[0] in ('torch', 'torchvision', 'mmcv', 'mmdet', 'mmseg', 'mmengine', 'mmghost'):
@@ -102,9 +108,10 @@ def torch_predict(model: nn.Module, pipeline: Compose, path: str, **metainfo):
 
 
 def export(config: str, path, images: list, cfg_options: Optional[dict] = None,
-           static_hw: Optional[Tuple[int, int]] = None) -> tuple:
-    """Build ``config``'s model, make it trained-ish on ``images`` (paths), export it (with dynamic input
-    size, or fixed to ``static_hw``); return the config, the model and an onnxruntime session of the file."""
+           static_hw: Optional[Tuple[int, int]] = None, backend: str = 'onnxruntime') -> tuple:
+    """Build ``config``'s model, make it trained-ish on ``images`` (paths), export it to ``path`` (with
+    dynamic input size, or fixed to ``static_hw``); return the config, the model and the file opened by
+    ``backend`` (for OpenVINO: the fp32 IR written from it, ``.xml`` beside ``path``)."""
     cfg = load_config(str(ROOT / 'configs' / config), cfg_options)
     torch.manual_seed(0)
     model, pipeline = build_model(cfg), build_test_pipeline(cfg)
@@ -113,7 +120,10 @@ def export(config: str, path, images: list, cfg_options: Optional[dict] = None,
     head = model.bbox_head if task == 'detection' else model.decode_head
     export_end_to_end(model, str(path), deploy_metadata(cfg, task, head.num_classes),
                       example_hw=static_hw or (160, 224), dynamic=static_hw is None)
-    return cfg, model, ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    if backend == 'openvino':
+        path = str(path)[:-len('.onnx')] + '.xml'
+        export_openvino(str(path)[:-len('.xml')] + '.onnx', path)
+    return cfg, model, load_script(DEMO).open_model(str(path), backend)
 
 
 @pytest.mark.parametrize('nms_pre', [7, 1000, -1])
@@ -143,14 +153,14 @@ def test_end_to_end_rejects_what_it_cannot_export(tmp_path):
         export_end_to_end(segmentor, str(tmp_path / 'x.onnx'), {}, example_hw=(32, 64))
 
 
-def test_onnx_demo_refuses_a_file_without_metadata(tmp_path):
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_demo_refuses_a_file_without_metadata(tmp_path, backend):
     graph = helper.make_graph([helper.make_node('Identity', ['images'], ['out'])], 'plain',
                               [helper.make_tensor_value_info('images', TensorProto.UINT8, [1, 8, 8, 3])],
                               [helper.make_tensor_value_info('out', TensorProto.UINT8, [1, 8, 8, 3])])
     onnx.save(helper.make_model(graph), str(tmp_path / 'plain.onnx'))
-    session = ort.InferenceSession(str(tmp_path / 'plain.onnx'), providers=['CPUExecutionProvider'])
-    with pytest.raises(ValueError, match='no mmghost metadata'):
-        load_script(DEMO).read_metadata(session)
+    with pytest.raises(ValueError, match="plain.onnx' has no mmghost metadata"):
+        load_script(DEMO).open_model(str(tmp_path / 'plain.onnx'), backend)
 
 
 @pytest.fixture(scope='module')
@@ -183,19 +193,23 @@ def assert_same_detections(actual: dict, expected) -> None:
 
 # a high score_thr leaves fewer than max_per_img detections; YOLOv3 applies it to class scores before the
 # objectness multiplies them. RTMDet's pipeline pads to 640x640: a --static file of that size is exact.
+@pytest.mark.parametrize('backend', BACKENDS)
 @pytest.mark.parametrize('config,score_thr,static_hw', [
     (DETECTORS[0], None, None), (DETECTORS[0], 0.92, None), (DETECTORS[1], None, None), (DETECTORS[1], 0.93, None),
     (DETECTORS[2], None, None), (DETECTORS[2], None, (640, 640))])
-def test_detector_onnx_reproduces_pytorch_predict(tmp_path, det_images, config, score_thr, static_hw):
+def test_detector_reproduces_pytorch_predict(tmp_path, det_images, config, score_thr, static_hw, backend):
     options = {'model.test_cfg.score_thr': score_thr} if score_thr else None
-    cfg, model, session = export(config, tmp_path / 'det.onnx', det_images, options, static_hw)
+    cfg, model, deployed = export(config, tmp_path / 'det.onnx', det_images, options, static_hw, backend)
     demo, pipeline = load_script(DEMO), build_test_pipeline(cfg)
-    metadata = demo.read_metadata(session)
+    metadata = deployed.metadata
     assert metadata['task'] == 'detection' and len(metadata['classes']) == model.bbox_head.num_classes
+    if backend == 'openvino':  # fp32 also on CPUs where OpenVINO would pick bf16
+        import openvino as ov
+        assert deployed.compiled.get_property('INFERENCE_PRECISION_HINT') == ov.Type.f32
     found = []
     for path in det_images:
         expected, _ = torch_predict(model, pipeline, path)
-        actual = demo.detect(session, cv2.imread(str(path)), metadata)
+        actual = demo.detect(deployed, cv2.imread(str(path)))
         assert_same_detections(actual, expected.pred_instances)
         found.append(len(actual['labels']))
     assert min(found) > 0
@@ -204,13 +218,13 @@ def test_detector_onnx_reproduces_pytorch_predict(tmp_path, det_images, config, 
 
 
 def test_detector_onnx_takes_a_batch_and_any_size(tmp_path, det_images):
-    cfg, model, session = export(DETECTORS[0], tmp_path / 'det.onnx', det_images)
+    cfg, model, deployed = export(DETECTORS[0], tmp_path / 'det.onnx', det_images)
     images = torch.randint(0, 256, (2, 97, 131, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    boxes, scores, labels = session.run(None, {'images': images.numpy()})
+    boxes, scores, labels = deployed.run(images.numpy())
     max_per_img = cfg.model.test_cfg.max_per_img
     assert boxes.shape == (2, max_per_img, 4) and scores.shape == labels.shape == (2, max_per_img)
     for index in range(2):
-        single = session.run(None, {'images': images[index:index + 1].numpy()})
+        single = deployed.run(images[index:index + 1].numpy())
         np.testing.assert_allclose(single[0][0], boxes[index], rtol=1e-4, atol=1e-3)
         np.testing.assert_array_equal(single[2][0], labels[index])
         found = labels[index] >= 0
@@ -219,48 +233,53 @@ def test_detector_onnx_takes_a_batch_and_any_size(tmp_path, det_images):
 
 
 def test_detector_onnx_without_detections_returns_padding(tmp_path, det_images):
-    _, _, session = export(DETECTORS[0], tmp_path / 'det.onnx', det_images, {'model.test_cfg.score_thr': 1.0})
+    _, _, deployed = export(DETECTORS[0], tmp_path / 'det.onnx', det_images, {'model.test_cfg.score_thr': 1.0})
     demo = load_script(DEMO)
-    inputs = demo.prepare(cv2.imread(str(det_images[0])), demo.read_metadata(session))[0]
-    boxes, scores, labels = session.run(None, {'images': inputs})
+    inputs = demo.prepare(cv2.imread(str(det_images[0])), deployed.metadata)[0]
+    boxes, scores, labels = deployed.run(inputs)
     assert (labels == -1).all() and (scores == 0).all() and (boxes == 0).all()
 
 
-def test_segmentor_onnx_reproduces_pytorch_predict(tmp_path, seg_images):
-    cfg, model, session = export(SEGMENTOR, tmp_path / 'seg.onnx', seg_images)
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_segmentor_reproduces_pytorch_predict(tmp_path, seg_images, backend):
+    cfg, model, deployed = export(SEGMENTOR, tmp_path / 'seg.onnx', seg_images, backend=backend)
     demo, pipeline = load_script(DEMO), build_test_pipeline(cfg)
-    metadata = demo.read_metadata(session)
+    metadata = deployed.metadata
     assert metadata['task'] == 'segmentation' and metadata['classes'] == list(cfg.classes)
     for path in seg_images:
         inputs, _, resized_hw = demo.prepare(cv2.imread(str(path)), metadata)
         # PyTorch at the network input's size: the pipeline's resize, no resizing back
         expected, data = torch_predict(model, pipeline, path, ori_shape=resized_hw)
         assert np.array_equal(inputs[0], data['inputs'].permute(1, 2, 0).numpy())  # the demo resizes as mmcv
-        class_map = session.run(None, {'images': inputs})[0][0]
+        class_map = deployed.run(inputs)[0][0]
         reference = expected.pred_sem_seg.data[0].numpy()
         assert class_map.shape == reference.shape
         assert len(np.unique(reference)) > 1
         assert (class_map == reference).mean() >= 0.999
 
 
-def test_onnx_demo_refuses_an_image_larger_than_a_static_input(tmp_path, det_images):
-    _, _, session = export(DETECTORS[0], tmp_path / 'det.onnx', det_images, static_hw=(160, 224))
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_demo_refuses_an_image_larger_than_a_static_input(tmp_path, det_images, backend):
+    _, _, deployed = export(DETECTORS[0], tmp_path / 'det.onnx', det_images, static_hw=(160, 224), backend=backend)
     demo = load_script(DEMO)
-    metadata = demo.read_metadata(session)
-    assert demo.fixed_input_hw(session) == (160, 224)
-    inputs = demo.prepare(cv2.imread(str(det_images[0])), metadata)[0]
+    assert deployed.fixed_hw == (160, 224)
+    inputs = demo.prepare(cv2.imread(str(det_images[0])), deployed.metadata)[0]
     assert max(inputs.shape[1:3]) == 320  # the demo config resizes to fit 320x320
     with pytest.raises(ValueError, match=r'larger than the fixed 160x224 input of the model'):
-        demo.detect(session, cv2.imread(str(det_images[0])), metadata)
+        demo.detect(deployed, cv2.imread(str(det_images[0])))
 
 
 # (320, 320): a --static RetinaNet file, into which the demo pads each resized image
-@pytest.mark.parametrize('config,static_hw', [(DETECTORS[0], None), (DETECTORS[0], (320, 320)), (SEGMENTOR, None)])
-def test_onnx_demo_draws_without_torch(tmp_path, det_images, seg_images, config, static_hw):
+@pytest.mark.parametrize('config,static_hw,backend', [
+    (DETECTORS[0], None, 'onnxruntime'), (DETECTORS[0], (320, 320), 'onnxruntime'), (SEGMENTOR, None, 'onnxruntime'),
+    (DETECTORS[0], None, 'openvino'), (SEGMENTOR, None, 'openvino')])
+def test_demo_draws_without_torch(tmp_path, det_images, seg_images, config, static_hw, backend):
+    """Also: the runtime starts no process (pip, a converter) and opens no network connection."""
     images = det_images if config in DETECTORS else seg_images
-    export(config, tmp_path / 'model.onnx', images, static_hw=static_hw)
+    export(config, tmp_path / 'model.onnx', images, static_hw=static_hw, backend=backend)
     image = images[0]
-    run_tool(['-c', WITHOUT_TORCH, DEMO, image, tmp_path / 'model.onnx', '--out-dir', tmp_path / 'out',
+    model_file = tmp_path / ('model.onnx' if backend == 'onnxruntime' else 'model.xml')
+    run_tool(['-c', WITHOUT_TORCH, DEMO, image, model_file, '--backend', backend, '--out-dir', tmp_path / 'out',
               '--score-thr', '0.5'], tmp_path)
     original, drawn = cv2.imread(str(image)), cv2.imread(str(tmp_path / 'out' / 'vis' / f'{image.stem}.png'))
     assert drawn.shape == original.shape

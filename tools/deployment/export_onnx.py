@@ -1,5 +1,6 @@
 """Export a detector or segmentor to ONNX with dynamic batch, height and width (or a fixed input size), and
-check it against PyTorch with onnxruntime.
+check it against PyTorch with onnxruntime, or with OpenVINO (``--backend openvino`` also writes the fp32
+OpenVINO IR, ``OUT.xml`` and ``OUT.bin``, beside the ``.onnx`` file).
 
 ``--part model`` (the default) writes the whole model as one graph: uint8 BGR images (N, H, W, 3) in, at
 the config's test scale; a detector returns ``boxes``, ``scores`` and ``labels`` (box decoding and NMS
@@ -12,8 +13,12 @@ See docs/deployment.md.
 Example:
     python tools/deployment/export_onnx.py configs/demo/retinanet_ghostnetv2_demo.py --checkpoint CKPT \\
         --fuse --out retinanet.onnx --verify
+    python tools/deployment/export_onnx.py configs/rtmdet_ghostnetv2_coco.py --checkpoint CKPT --fuse \\
+        --static --shape 640 640 --out rtmdet.onnx --backend openvino --verify
 """
 import argparse
+import importlib.util
+import os.path as osp
 
 import numpy as np
 import torch
@@ -22,8 +27,8 @@ from mmengine.runner import load_checkpoint
 from mmengine.config import Config
 
 from mmghost.apis import build_model
-from mmghost.deploy import (INPUT_NAME, TensorOutputs, deploy_metadata, end_to_end, export_end_to_end, export_onnx,
-                            fuse_model)
+from mmghost.deploy import (TensorOutputs, deploy_metadata, end_to_end, export_end_to_end, export_onnx,
+                            export_openvino, fuse_model)
 from mmghost.utils import enable_safe_checkpoint_loading
 
 
@@ -39,7 +44,9 @@ def parse_args() -> argparse.Namespace:
                         help='fix the input to batch 1 and --shape (faster; the file takes only that size)')
     parser.add_argument('--fuse', action='store_true', help='fold BatchNorm first (deploy mode)')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
-    parser.add_argument('--verify', action='store_true', help='compare onnxruntime with PyTorch')
+    parser.add_argument('--backend', choices=['onnxruntime', 'openvino'], default='onnxruntime',
+                        help='openvino: also write the fp32 OpenVINO IR (OUT.xml, OUT.bin); --verify runs it')
+    parser.add_argument('--verify', action='store_true', help='compare the backend\'s outputs with PyTorch\'s')
     return parser.parse_args()
 
 
@@ -68,31 +75,46 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> tuple:
     return reference, example
 
 
-def verify(path: str, reference: torch.nn.Module, example: torch.Tensor) -> None:
-    """Exit with an error unless onnxruntime reproduces PyTorch: float outputs within 1e-4 (relative to
+def load_runtimes():
+    """``demo/onnx_demo.py``, the runtime-only module that opens a file with onnxruntime or OpenVINO."""
+    path = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'demo', 'onnx_demo.py')
+    spec = importlib.util.spec_from_file_location('onnx_demo', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def verify(path: str, backend: str, reference: torch.nn.Module, example: torch.Tensor) -> None:
+    """Exit with an error unless ``backend`` reproduces PyTorch: float outputs within 1e-4 (relative to
     values above 1), integer outputs (labels, class maps) equal on at least 99.9% of entries."""
-    import onnxruntime as ort
-    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    runtimes = load_runtimes()
+    runner = runtimes.OnnxRuntimeModel if backend == 'onnxruntime' else runtimes.OpenVINOModel
+    model = runner(path, require_metadata=False)
     with torch.no_grad():
         expected = reference(example)
     expected = [t.numpy() for t in ((expected, ) if isinstance(expected, torch.Tensor) else expected)]
-    actual = session.run(None, {INPUT_NAME: example.numpy()})
+    actual = model.run(example.numpy())
     floats = [float((np.abs(a - e) / np.maximum(np.abs(e), 1)).max(initial=0))
               for a, e in zip(actual, expected) if e.dtype.kind == 'f']
     integers = [float((a != e).mean()) if e.size else 0.0 for a, e in zip(actual, expected) if e.dtype.kind != 'f']
     diff, mismatch = max(floats, default=0.0), max(integers, default=0.0)
-    print(f'onnxruntime vs PyTorch: max difference {diff:.2e} over {len(floats)} float outputs, '
+    print(f'{backend} vs PyTorch: max difference {diff:.2e} over {len(floats)} float outputs, '
           f'{mismatch:.2%} of entries differ in {len(integers)} integer outputs')
     if diff > 1e-4 or mismatch > 1e-3:
-        raise SystemExit(f'onnxruntime differs from PyTorch: {diff:.2e} > 1e-4 or {mismatch:.2%} > 0.1%')
+        raise SystemExit(f'{backend} differs from PyTorch: {diff:.2e} > 1e-4 or {mismatch:.2%} > 0.1%')
 
 
 def main() -> None:
     args = parse_args()
     enable_safe_checkpoint_loading()  # mmengine's load_checkpoint: TorchScript refused, pickles restricted
     reference, example = export(args, build(args))
+    path = args.out
+    if args.backend == 'openvino':
+        path = osp.splitext(args.out)[0] + '.xml'
+        export_openvino(args.out, path)
+        print(f'wrote {path} and its .bin (OpenVINO IR, fp32)')
     if args.verify:
-        verify(args.out, reference, example)
+        verify(path, args.backend, reference, example)
 
 
 if __name__ == '__main__':
