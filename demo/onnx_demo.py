@@ -103,13 +103,15 @@ class OpenVINOModel(DeployedModel):
         return [np.asarray(results[output]) for output in self.compiled.outputs]
 
 
-def open_model(path: str, backend: str = 'onnxruntime', threads: int = 0) -> DeployedModel:
-    """Open a file written by ``export_onnx.py --part model`` with ``backend`` (one of :data:`BACKENDS`)."""
+def open_model(path: str, backend: str = 'onnxruntime', threads: int = 0,
+               require_metadata: bool = True) -> DeployedModel:
+    """Open a file written by ``export_onnx.py`` with ``backend`` (one of :data:`BACKENDS`); without
+    ``require_metadata``, also a ``--part heads`` or ``--part backbone`` file (no metadata)."""
     if backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}')
     if not osp.isfile(path):
         raise FileNotFoundError(f'model file {path!r} does not exist')
-    return (OnnxRuntimeModel if backend == 'onnxruntime' else OpenVINOModel)(path, threads)
+    return (OnnxRuntimeModel if backend == 'onnxruntime' else OpenVINOModel)(path, threads, require_metadata)
 
 
 def resized_size(width: int, height: int, scale: List[int], keep_ratio: bool) -> Tuple[int, int]:

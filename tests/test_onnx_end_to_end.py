@@ -120,10 +120,11 @@ def export(config: str, path, images: list, cfg_options: Optional[dict] = None,
     head = model.bbox_head if task == 'detection' else model.decode_head
     export_end_to_end(model, str(path), deploy_metadata(cfg, task, head.num_classes),
                       example_hw=static_hw or (160, 224), dynamic=static_hw is None)
+    opened = str(path)
     if backend == 'openvino':
-        path = str(path)[:-len('.onnx')] + '.xml'
-        export_openvino(str(path)[:-len('.xml')] + '.onnx', path)
-    return cfg, model, load_script(DEMO).open_model(str(path), backend)
+        opened = opened[:-len('.onnx')] + '.xml'
+        export_openvino(str(path), opened)
+    return cfg, model, load_script(DEMO).open_model(opened, backend)
 
 
 @pytest.mark.parametrize('nms_pre', [7, 1000, -1])

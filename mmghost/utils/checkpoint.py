@@ -33,7 +33,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from mmghost.compat import mmcls_checkpoint, uri_prefix
 from .checkpoint_archive import refuse_unsafe_archive
 from .checkpoint_globals import checkpoint_pickle_module
-from .model_zoo import MODEL_ZOO_TABLES, is_model_zoo_name, resolve_model_zoo_name
+from .model_zoo import MODEL_ZOO_TABLES, model_zoo_scheme, resolve_model_zoo_name
 from .restricted_unpickler import RefusedByAllowList
 
 # torch.load memory-maps zip files from 2.1 on; before, the file is read (a complete read checks it too)
@@ -117,7 +117,7 @@ def _hub_cached_file(url: str) -> str:
 
 
 def _load_remote(url: str, map_location: str) -> Any:
-    if is_model_zoo_name(url):  # resolved with mmengine's tables, loaded here
+    if model_zoo_scheme(url):  # resolved with mmengine's tables, loaded here
         location, is_mmcls = resolve_model_zoo_name(url)
         checkpoint = _load(location, map_location, mmap=False)
         return mmcls_checkpoint(checkpoint) if is_mmcls else checkpoint

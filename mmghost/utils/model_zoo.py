@@ -1,7 +1,7 @@
 """Model-zoo names (``open-mmlab://``, ``torchvision://``, ``mmcls://``) resolved with mmengine's own tables,
 so that the file they name is loaded by mmghost's loader, not by mmengine's."""
 import os.path as osp
-from typing import Tuple
+from typing import Optional, Tuple
 
 import mmengine.runner.checkpoint as mmengine_checkpoint
 
@@ -17,9 +17,9 @@ MODEL_ZOO_TABLES = {
 }
 
 
-def is_model_zoo_name(name: str) -> bool:
-    """Whether ``name`` is a model-zoo name of one of :data:`MODEL_ZOO_TABLES`' schemes."""
-    return name.startswith(tuple(MODEL_ZOO_TABLES))
+def model_zoo_scheme(name: str) -> Optional[str]:
+    """The scheme of :data:`MODEL_ZOO_TABLES` that ``name`` starts with, or None."""
+    return next((prefix for prefix in MODEL_ZOO_TABLES if name.startswith(prefix)), None)
 
 
 def resolve_model_zoo_name(name: str) -> Tuple[str, bool]:
@@ -35,7 +35,7 @@ def resolve_model_zoo_name(name: str) -> Tuple[str, bool]:
     Raises:
         ValueError: ``name`` has no model-zoo scheme, or its table has no such model.
     """
-    scheme = next((prefix for prefix in MODEL_ZOO_TABLES if name.startswith(prefix)), None)
+    scheme = model_zoo_scheme(name)
     if scheme is None:
         raise ValueError(f'{name!r} is not a model-zoo name: expected one of the schemes {sorted(MODEL_ZOO_TABLES)}')
     model = name[len(scheme):]

@@ -32,8 +32,17 @@ from mmghost.deploy import (TensorOutputs, deploy_metadata, end_to_end, export_e
 from mmghost.utils import enable_safe_checkpoint_loading
 
 
+def load_runtimes():
+    """``demo/onnx_demo.py``, the runtime-only module that opens a file with onnxruntime or OpenVINO."""
+    path = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'demo', 'onnx_demo.py')
+    spec = importlib.util.spec_from_file_location('onnx_demo', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Export to ONNX and check it with onnxruntime')
+    parser = argparse.ArgumentParser(description='Export to ONNX (and OpenVINO IR) and check it against PyTorch')
     parser.add_argument('config', help='mmdet or mmseg config file')
     parser.add_argument('--checkpoint', help='weights of the whole model (without: random weights)')
     parser.add_argument('--part', choices=['model', 'heads', 'backbone'], default='model',
@@ -44,7 +53,7 @@ def parse_args() -> argparse.Namespace:
                         help='fix the input to batch 1 and --shape (faster; the file takes only that size)')
     parser.add_argument('--fuse', action='store_true', help='fold BatchNorm first (deploy mode)')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
-    parser.add_argument('--backend', choices=['onnxruntime', 'openvino'], default='onnxruntime',
+    parser.add_argument('--backend', choices=load_runtimes().BACKENDS, default='onnxruntime',
                         help='openvino: also write the fp32 OpenVINO IR (OUT.xml, OUT.bin); --verify runs it')
     parser.add_argument('--verify', action='store_true', help='compare the backend\'s outputs with PyTorch\'s')
     return parser.parse_args()
@@ -75,21 +84,10 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> tuple:
     return reference, example
 
 
-def load_runtimes():
-    """``demo/onnx_demo.py``, the runtime-only module that opens a file with onnxruntime or OpenVINO."""
-    path = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'demo', 'onnx_demo.py')
-    spec = importlib.util.spec_from_file_location('onnx_demo', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def verify(path: str, backend: str, reference: torch.nn.Module, example: torch.Tensor) -> None:
     """Exit with an error unless ``backend`` reproduces PyTorch: float outputs within 1e-4 (relative to
     values above 1), integer outputs (labels, class maps) equal on at least 99.9% of entries."""
-    runtimes = load_runtimes()
-    runner = runtimes.OnnxRuntimeModel if backend == 'onnxruntime' else runtimes.OpenVINOModel
-    model = runner(path, require_metadata=False)
+    model = load_runtimes().open_model(path, backend, require_metadata=False)
     with torch.no_grad():
         expected = reference(example)
     expected = [t.numpy() for t in ((expected, ) if isinstance(expected, torch.Tensor) else expected)]
