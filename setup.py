@@ -37,7 +37,8 @@ setup(
     long_description=Path('README.md').read_text() if Path('README.md').exists() else '',
     long_description_content_type='text/markdown',
     python_requires='>=3.8',
-    packages=find_packages(include=['mmghost', 'mmghost.*']),
+    # mmghost_runtime: NumPy, OpenCV and a runtime only (no torch), for the devices that run exported files
+    packages=find_packages(include=['mmghost', 'mmghost.*', 'mmghost_runtime', 'mmghost_runtime.*']),
     install_requires=TORCH + MMENGINE + MMCV + [
         'numpy',
         'safetensors',  # .safetensors checkpoints (timm's hub weights) for init_cfg Pretrained
@@ -50,6 +51,10 @@ setup(
         'tests': ['pytest', 'hypothesis', 'timm>=1.0.11'],
         # OpenVINO: tested at 2026.4.1 (reads the ONNX files; fp32 IR)
         'deploy': ['onnx', 'onnxruntime', 'openvino>=2026.4'],
+        # ncnn (files converted by pnnx), MNN and LiteRT (files converted by litert-torch): tested at ncnn
+        # 1.0.20261020 with pnnx 20261020, MNN 3.6.1, litert-torch 0.10.0 with ai-edge-litert 2.3.0
+        'deploy-mobile': ['ncnn>=1.0.20261020', 'pnnx>=20261020', 'MNN>=3.6.1', 'litert-torch>=0.10.0',
+                          'ai-edge-litert>=2.3.0'],
     },
     license='Apache License 2.0',
 )

@@ -4,7 +4,8 @@
 #   bash scripts/install_env.sh [modern|compat]
 #
 # modern (default; VENV default .venv): torch 2.14.1, mmcv 2.1.0 with its compiled ops, mmengine 0.10.7,
-#   mmdet 3.3.0, mmsegmentation 1.2.2, timm, onnx, onnxruntime, mmghost (editable, with extras).
+#   mmdet 3.3.0, mmsegmentation 1.2.2, timm, onnx, onnxruntime, OpenVINO, ncnn + pnnx, MNN, LiteRT
+#   (litert-torch, ai-edge-litert), mmghost (editable, with extras).
 # compat (VENV default .venv-compat): the low end of the ranges mmghost declares (setup.py), an OpenMMLab
 #   stack users run: Python 3.11, torch 2.0.1 + torchvision 0.15.2 from PyPI, numpy<2, mmengine 0.8.0, mmcv
 #   2.0.1 with its compiled ops, mmdet 3.1.0 and mmsegmentation 1.1.0 (without their declared deps) plus their
@@ -84,7 +85,12 @@ if [ "$STACK" = compat ]; then
   "$PY" -c 'import torch, mmcv.ops, mmdet.models, mmseg.models, timm; print("torch", torch.__version__, "ok")'
 else
   step "mmdet $MMDET_VERSION, mmsegmentation $MMSEG_VERSION, test and deployment tools, mmghost (editable)"
-  "${PIP[@]}" "mmdet==$MMDET_VERSION" "mmsegmentation==$MMSEG_VERSION" -e "$ROOT[all,tests,deploy]"
+  # the deployment runtimes and converters at the versions the tests were run with
+  "${PIP[@]}" "mmdet==$MMDET_VERSION" "mmsegmentation==$MMSEG_VERSION" -e "$ROOT[all,tests,deploy,deploy-mobile]" \
+    openvino==2026.4.1 ncnn==1.0.20261020 pnnx==20261020 MNN==3.6.1 litert-torch==0.10.0 ai-edge-litert==2.3.0
+  # litert-torch pulls transformers (for its LLM tools; converting a vision model does not import it), and
+  # mmdet imports transformers whenever it is installed: a second more to every process, so it goes
+  "$PY" -m pip uninstall --disable-pip-version-check -y transformers
 
   step "checking imports"
   "$PY" -c 'import mmcv.ops, mmdet.models, mmseg.models, mmghost, timm; print("mmghost", mmghost.__version__, "ok")'

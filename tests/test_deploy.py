@@ -1,5 +1,6 @@
 """Deploy mode (BN folded), ONNX export with onnxruntime parity, and the weight converter."""
 import copy
+import json
 from collections import Counter
 
 import onnx
@@ -105,15 +106,32 @@ def test_export_rejects_a_too_small_example(backbone, tmp_path):
         export_onnx(backbone, torch.randn(1, 3, 32, 64), str(tmp_path / 'x.onnx'))
 
 
+# Runs the export tool and fails it if Python starts pip (converters such as MNN's console script do) or opens
+# a network connection; the pnnx converter binary may run.
+NO_PIP_OR_NETWORK = '''
+import runpy, sys
+def audit(event, args):
+    command = ' '.join(map(str, args[1] if event == 'subprocess.Popen' and isinstance(args[1], (list, tuple))
+                           else args[:1]))
+    if event == 'socket.connect' or (event.startswith(('subprocess.Popen', 'os.system', 'os.posix_spawn'))
+                                     and 'pip' in command):
+        raise RuntimeError(f'the export tool must not start {event} {args!r}')
+sys.addaudithook(audit)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+'''
+
+
 @pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
 @pytest.mark.parametrize('config,part', [('retinanet_ghostnetv2_coco.py', 'model'),
                                          ('retinanet_ghostnetv2_coco.py', 'heads'),
                                          ('deeplabv3_ghostnetv2_os16_ade20k.py', 'model')])
 def test_export_tool_verifies_detector_and_segmentor(tmp_path, config, part, backend):
-    result = run_tool([ROOT / 'tools' / 'deployment' / 'export_onnx.py', ROOT / 'configs' / config, '--part', part,
+    result = run_tool([ROOT / 'tools' / 'deployment' / 'export.py', ROOT / 'configs' / config, '--part', part,
                        '--shape', '128', '160', '--fuse', '--out', tmp_path / 'm.onnx', '--backend', backend,
                        '--verify'], tmp_path)
-    assert f'{backend} vs PyTorch: max difference' in result.stdout
+    # at --shape, and at a second size (the files take any size)
+    assert f'{backend} vs PyTorch at 1x' in result.stdout and result.stdout.count('max difference') == 2
     assert (tmp_path / 'm.onnx').stat().st_size > 1e6
     if backend == 'openvino':  # fp32 weights: as large as the ONNX file's (fp16 would be half)
         assert (tmp_path / 'm.bin').stat().st_size > 0.9 * (tmp_path / 'm.onnx').stat().st_size
@@ -123,6 +141,31 @@ def test_export_tool_verifies_detector_and_segmentor(tmp_path, config, part, bac
         assert outputs == [f'output{i}' for i in range(10)]
     else:
         assert outputs == (['boxes', 'scores', 'labels'] if 'retinanet' in config else ['class_map'])
+
+
+@pytest.mark.parametrize('backend,written', [('ncnn', ['m.ncnn.param', 'm.ncnn.bin']), ('mnn', ['m.mnn']),
+                                             ('litert', ['m.tflite'])])
+def test_export_tool_writes_and_verifies_network_files(tmp_path, backend, written):
+    """ncnn, MNN and LiteRT run no ONNX NMS: the tool writes the network with its metadata beside it, checks it
+    against PyTorch (ncnn and MNN also at a second size), and starts no pip and no connection."""
+    result = run_tool(['-c', NO_PIP_OR_NETWORK, ROOT / 'tools' / 'deployment' / 'export.py',
+                       ROOT / 'configs' / 'retinanet_ghostnetv2_coco.py', '--shape', '128', '160', '--fuse',
+                       '--out', tmp_path / 'm.onnx', '--backend', backend, '--verify'], tmp_path)
+    assert f'{backend} runs no ONNX NMS' in result.stdout
+    assert result.stdout.count(f'{backend} vs PyTorch at 1x3x') == (1 if backend == 'litert' else 2)
+    assert all((tmp_path / name).is_file() for name in written)
+    assert (tmp_path / written[-1]).stat().st_size > 1e6  # the weights (ncnn: the .bin beside the .param)
+    with open(tmp_path / f'{written[0]}.json') as f:
+        metadata = json.load(f)
+    assert metadata['graph'] == 'network' and metadata['task'] == 'detection' and len(metadata['classes']) == 80
+    assert len(metadata['network']['output_names']) == 10 and metadata['network']['head']['priors'] == 'anchor'
+
+
+def test_export_tool_refuses_static_for_a_network_backend(tmp_path):
+    result = run_tool([ROOT / 'tools' / 'deployment' / 'export.py', ROOT / 'configs' / 'retinanet_ghostnetv2_coco.py',
+                       '--static', '--out', tmp_path / 'm.onnx', '--backend', 'ncnn'], tmp_path, check=False)
+    assert result.returncode == 2 and '--static is for onnxruntime and openvino: ncnn files take any size' in \
+        result.stderr
 
 
 def test_converter_round_trips_an_official_checkpoint(tmp_path, timm_100):

@@ -1,5 +1,5 @@
 """End-to-end ONNX files (pre-processing, model, decoding, NMS in one graph) against PyTorch ``predict``, in
-onnxruntime and, as fp32 OpenVINO IR, in OpenVINO; and ``demo/onnx_demo.py`` without torch."""
+onnxruntime and, as fp32 OpenVINO IR, in OpenVINO; and ``demo/deploy_demo.py`` without torch."""
 import json
 from typing import Optional, Tuple
 
@@ -10,101 +10,20 @@ import pytest
 import torch
 import torch.nn as nn
 from mmdet.models.utils import filter_scores_and_topk
-from mmengine.dataset import Compose
-from mmengine.registry import init_default_scope
 from onnx import TensorProto, helper
 
-from mmghost.demo_data import make_detection_dataset, make_segmentation_dataset
+import mmghost_runtime as runtime
 from mmghost.deploy import deploy_metadata, end_to_end, export_end_to_end, export_openvino
 from mmghost.deploy.detection_postprocess import top_candidates
+from mmghost_runtime.preprocess import prepare
 from cli_utils import load_config
 from mmghost.apis import build_model
-from tools_helpers import ROOT, load_script, run_tool
+from deploy_helpers import (DETECTORS, SEGMENTOR, WITHOUT_TORCH, assert_same_detections, build_test_pipeline,
+                            torch_predict, trained_model)
+from tools_helpers import ROOT, run_tool
 
-DEMO = ROOT / 'demo' / 'onnx_demo.py'
-BACKENDS = ('onnxruntime', 'openvino')
-DETECTORS = ['demo/retinanet_ghostnetv2_demo.py', 'yolov3_ghostnetv2_320_coco.py', 'rtmdet_ghostnetv2_coco.py']
-SEGMENTOR = 'demo/deeplabv3_ghostnetv2_demo.py'
-# Runs a script with torch and the OpenMMLab packages made unimportable, and fails it if Python starts a
-# process (pip, a converter's console script) or opens a network connection.
-WITHOUT_TORCH = '''
-import runpy, sys
-FORBIDDEN = ('subprocess.Popen', 'os.system', 'os.exec', 'os.posix_spawn', 'os.spawn', 'socket.connect')
-def audit(event, args):
-    if event.startswith(FORBIDDEN):
-        raise RuntimeError(f'the runtime-only demo must not start {event} {args!r}')
-sys.addaudithook(audit)
-class Blocker:
-    def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in ('torch', 'torchvision', 'mmcv', 'mmdet', 'mmseg', 'mmengine', 'mmghost'):
-            raise ImportError(name + ' is blocked')
-sys.meta_path.insert(0, Blocker())
-sys.argv = sys.argv[1:]
-runpy.run_path(sys.argv[0], run_name='__main__')
-'''
-
-
-CLASSIFIERS = ('retina_cls', 'rtm_cls', 'convs_pred', 'conv_seg')  # the heads' class-score convs
-
-
-def trained_ish(model: nn.Module, images: list, seed: int = 0, logit_std: float = 0.5) -> nn.Module:
-    """Give a freshly initialised model the score spread of a trained one, without training.
-
-    At initialisation every class score sits at the prior probability (below ``score_thr``) and features
-    barely vary across positions, so there would be nothing to compare. Here the head's convs are re-drawn
-    (Kaiming normal, biases in [-1, 1]) except the box-regression outputs, which keep boxes near their
-    priors (RTMDet's distances, which start at zero, become 0.5 to 3 strides); every BatchNorm takes the
-    statistics of ``images`` (pipeline outputs, cropped to a common size); and the class-score convs are
-    scaled so that their logits vary with a standard deviation of ``logit_std`` over these images.
-    """
-    torch.manual_seed(seed)
-    head = model.bbox_head if hasattr(model, 'bbox_head') else model.decode_head
-    kept_rows = {}
-    for name, module in head.named_modules():
-        if isinstance(module, nn.Conv2d) and name.startswith('rtm_reg'):
-            nn.init.normal_(module.weight, std=0.01)
-            nn.init.uniform_(module.bias, 0.5, 3)
-        elif isinstance(module, nn.Conv2d) and not name.startswith('retina_reg'):
-            # YOLOv3 predicts x, y, w, h, objectness, classes per anchor: keep the x, y, w, h rows
-            rows = (torch.arange(module.out_channels) % head.num_attrib >= 4 if name.startswith('convs_pred')
-                    else torch.ones(module.out_channels, dtype=torch.bool))
-            kept_rows[name] = rows
-            with torch.no_grad():
-                module.weight[rows] = nn.init.kaiming_normal_(torch.empty_like(module.weight))[rows]
-                if module.bias is not None:
-                    module.bias[rows] = torch.empty_like(module.bias).uniform_(-1, 1)[rows]
-    classifiers = {name: m for name, m in head.named_modules() if name.split('.')[0] in CLASSIFIERS
-                   and isinstance(m, nn.Conv2d)}
-    logits = {name: [] for name in classifiers}
-    hooks = [m.register_forward_hook(lambda m, i, o, name=name: logits[name].append(
-        (o - m.bias[:, None, None])[:, kept_rows[name]].flatten())) for name, m in classifiers.items()]
-    batch_norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    with torch.no_grad():
-        for bn in batch_norms:
-            bn.reset_running_stats()
-            bn.momentum = None  # the statistics of the batch below
-            bn.train()
-        height, width = min(i.shape[1] for i in images), min(i.shape[2] for i in images)
-        batch = [image[:, :height, :width] for image in images]  # one batch: statistics over all images
-        model._forward(model.data_preprocessor(dict(inputs=batch), False)['inputs'])
-        for name, conv in classifiers.items():
-            conv.weight[kept_rows[name]] *= logit_std / torch.cat(logits[name]).std()
-    for hook in hooks:
-        hook.remove()
-    return model.eval()
-
-
-def build_test_pipeline(cfg) -> Compose:
-    init_default_scope(cfg.default_scope)
-    return Compose([t for t in cfg.test_dataloader.dataset.pipeline if not t['type'].endswith('LoadAnnotations')])
-
-
-def torch_predict(model: nn.Module, pipeline: Compose, path: str, **metainfo):
-    """PyTorch ``test_step`` (data preprocessor, ``predict``, rescaling) on one image file."""
-    data = pipeline(dict(img_path=str(path), img_id=0))
-    data['data_samples'].set_metainfo(metainfo)
-    with torch.no_grad():
-        return model.test_step(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))[0], data
+DEMO = ROOT / 'demo' / 'deploy_demo.py'
+BACKENDS = ('onnxruntime', 'openvino')  # end-to-end files; the others: tests/test_network_runtimes.py
 
 
 def export(config: str, path, images: list, cfg_options: Optional[dict] = None,
@@ -112,10 +31,7 @@ def export(config: str, path, images: list, cfg_options: Optional[dict] = None,
     """Build ``config``'s model, make it trained-ish on ``images`` (paths), export it to ``path`` (with
     dynamic input size, or fixed to ``static_hw``); return the config, the model and the file opened by
     ``backend`` (for OpenVINO: the fp32 IR written from it, ``.xml`` beside ``path``)."""
-    cfg = load_config(str(ROOT / 'configs' / config), cfg_options)
-    torch.manual_seed(0)
-    model, pipeline = build_model(cfg), build_test_pipeline(cfg)
-    trained_ish(model, [pipeline(dict(img_path=str(p), img_id=0))['inputs'] for p in images])
+    cfg, model, _ = trained_model(config, images, cfg_options)
     task = 'detection' if hasattr(model, 'bbox_head') else 'segmentation'
     head = model.bbox_head if task == 'detection' else model.decode_head
     export_end_to_end(model, str(path), deploy_metadata(cfg, task, head.num_classes),
@@ -124,7 +40,7 @@ def export(config: str, path, images: list, cfg_options: Optional[dict] = None,
     if backend == 'openvino':
         opened = opened[:-len('.onnx')] + '.xml'
         export_openvino(str(path), opened)
-    return cfg, model, load_script(DEMO).open_model(opened, backend)
+    return cfg, model, runtime.open_model(opened, backend)
 
 
 @pytest.mark.parametrize('nms_pre', [7, 1000, -1])
@@ -161,35 +77,7 @@ def test_demo_refuses_a_file_without_metadata(tmp_path, backend):
                               [helper.make_tensor_value_info('out', TensorProto.UINT8, [1, 8, 8, 3])])
     onnx.save(helper.make_model(graph), str(tmp_path / 'plain.onnx'))
     with pytest.raises(ValueError, match="plain.onnx' has no mmghost metadata"):
-        load_script(DEMO).open_model(str(tmp_path / 'plain.onnx'), backend)
-
-
-@pytest.fixture(scope='module')
-def det_images(tmp_path_factory):
-    root = tmp_path_factory.mktemp('det_data')
-    make_detection_dataset(str(root), num_train=1, num_val=3, seed=7)
-    return sorted((root / 'val').glob('*.jpg'))
-
-
-@pytest.fixture(scope='module')
-def seg_images(tmp_path_factory):
-    root = tmp_path_factory.mktemp('seg_data')
-    make_segmentation_dataset(str(root), num_train=1, num_val=3, seed=7)
-    return sorted((root / 'images' / 'validation').glob('*.jpg'))
-
-
-def assert_same_detections(actual: dict, expected) -> None:
-    """Same detections: each expected one has an unused actual one with its label, box (1e-3 relative)
-    and score (1e-4); nearly equal scores may come in either order."""
-    boxes, scores, labels = (expected.bboxes.numpy(), expected.scores.numpy(), expected.labels.numpy())
-    assert len(actual['labels']) == len(labels)
-    unused = set(range(len(labels)))
-    for box, score, label in zip(boxes, scores, labels):
-        match = [j for j in sorted(unused) if actual['labels'][j] == label
-                 and abs(actual['scores'][j] - score) <= 1e-4
-                 and np.all(np.abs(actual['bboxes'][j] - box) <= 1e-3 * np.maximum(np.abs(box), 1))]
-        assert match, f'no onnxruntime detection for {label} {score} {box}'
-        unused.remove(match[0])
+        runtime.open_model(str(tmp_path / 'plain.onnx'), backend)
 
 
 # a high score_thr leaves fewer than max_per_img detections; YOLOv3 applies it to class scores before the
@@ -201,7 +89,7 @@ def assert_same_detections(actual: dict, expected) -> None:
 def test_detector_reproduces_pytorch_predict(tmp_path, det_images, config, score_thr, static_hw, backend):
     options = {'model.test_cfg.score_thr': score_thr} if score_thr else None
     cfg, model, deployed = export(config, tmp_path / 'det.onnx', det_images, options, static_hw, backend)
-    demo, pipeline = load_script(DEMO), build_test_pipeline(cfg)
+    pipeline = build_test_pipeline(cfg)
     metadata = deployed.metadata
     assert metadata['task'] == 'detection' and len(metadata['classes']) == model.bbox_head.num_classes
     if backend == 'openvino':  # fp32 also on CPUs where OpenVINO would pick bf16
@@ -210,7 +98,7 @@ def test_detector_reproduces_pytorch_predict(tmp_path, det_images, config, score
     found = []
     for path in det_images:
         expected, _ = torch_predict(model, pipeline, path)
-        actual = demo.detect(deployed, cv2.imread(str(path)))
+        actual = runtime.detect(deployed, cv2.imread(str(path)))
         assert_same_detections(actual, expected.pred_instances)
         found.append(len(actual['labels']))
     assert min(found) > 0
@@ -235,8 +123,7 @@ def test_detector_onnx_takes_a_batch_and_any_size(tmp_path, det_images):
 
 def test_detector_onnx_without_detections_returns_padding(tmp_path, det_images):
     _, _, deployed = export(DETECTORS[0], tmp_path / 'det.onnx', det_images, {'model.test_cfg.score_thr': 1.0})
-    demo = load_script(DEMO)
-    inputs = demo.prepare(cv2.imread(str(det_images[0])), deployed.metadata)[0]
+    inputs = prepare(cv2.imread(str(det_images[0])), deployed.metadata)[0]
     boxes, scores, labels = deployed.run(inputs)
     assert (labels == -1).all() and (scores == 0).all() and (boxes == 0).all()
 
@@ -244,11 +131,11 @@ def test_detector_onnx_without_detections_returns_padding(tmp_path, det_images):
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_segmentor_reproduces_pytorch_predict(tmp_path, seg_images, backend):
     cfg, model, deployed = export(SEGMENTOR, tmp_path / 'seg.onnx', seg_images, backend=backend)
-    demo, pipeline = load_script(DEMO), build_test_pipeline(cfg)
+    pipeline = build_test_pipeline(cfg)
     metadata = deployed.metadata
     assert metadata['task'] == 'segmentation' and metadata['classes'] == list(cfg.classes)
     for path in seg_images:
-        inputs, _, resized_hw = demo.prepare(cv2.imread(str(path)), metadata)
+        inputs, _, resized_hw = prepare(cv2.imread(str(path)), metadata)
         # PyTorch at the network input's size: the pipeline's resize, no resizing back
         expected, data = torch_predict(model, pipeline, path, ori_shape=resized_hw)
         assert np.array_equal(inputs[0], data['inputs'].permute(1, 2, 0).numpy())  # the demo resizes as mmcv
@@ -262,12 +149,11 @@ def test_segmentor_reproduces_pytorch_predict(tmp_path, seg_images, backend):
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_demo_refuses_an_image_larger_than_a_static_input(tmp_path, det_images, backend):
     _, _, deployed = export(DETECTORS[0], tmp_path / 'det.onnx', det_images, static_hw=(160, 224), backend=backend)
-    demo = load_script(DEMO)
     assert deployed.fixed_hw == (160, 224)
-    inputs = demo.prepare(cv2.imread(str(det_images[0])), deployed.metadata)[0]
+    inputs = prepare(cv2.imread(str(det_images[0])), deployed.metadata)[0]
     assert max(inputs.shape[1:3]) == 320  # the demo config resizes to fit 320x320
     with pytest.raises(ValueError, match=r'larger than the fixed 160x224 input of the model'):
-        demo.detect(deployed, cv2.imread(str(det_images[0])))
+        runtime.detect(deployed, cv2.imread(str(det_images[0])))
 
 
 # (320, 320): a --static RetinaNet file, into which the demo pads each resized image

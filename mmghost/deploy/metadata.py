@@ -22,18 +22,21 @@ def dataset_metainfo(cfg: Config) -> dict:
     return dict(getattr(DATASETS.get(dataset.type), 'METAINFO', {}))
 
 
-def deploy_metadata(cfg: Config, task: str, num_classes: int) -> Dict[str, Any]:
-    """The metadata of an end-to-end ONNX file.
+def deploy_metadata(cfg: Config, task: str, num_classes: int, network: Optional[dict] = None) -> Dict[str, Any]:
+    """The metadata of a deployed file: an end-to-end graph, or with ``network`` a network file.
 
     Args:
         cfg: The model's config.
         task: ``'detection'`` or ``'segmentation'``.
         num_classes: The model's number of classes (names are ``class_i`` if the dataset has another count).
+        network: What :func:`~mmghost.deploy.network_metadata.network_metadata` returns, for a file that holds
+            the network only.
 
     Returns:
         ``task``, ``classes``, ``palette`` (RGB triples, or None), ``resize`` (``scale`` (w, h) and
-        ``keep_ratio``, as mmcv's ``Resize``; None if the pipeline does not resize) and ``pad`` (``size``
-        (w, h) or ``size_divisor``, and ``value``, as mmcv's ``Pad``; None if it does not pad).
+        ``keep_ratio``, as mmcv's ``Resize``; None if the pipeline does not resize), ``pad`` (``size``
+        (w, h) or ``size_divisor``, and ``value``, as mmcv's ``Pad``; None if it does not pad), ``graph``
+        (``'end_to_end'`` or ``'network'``) and, for a network file, ``network``.
     """
     if task not in ('detection', 'segmentation'):
         raise ValueError(f"task must be 'detection' or 'segmentation', got {task!r}")
@@ -50,6 +53,7 @@ def deploy_metadata(cfg: Config, task: str, num_classes: int) -> Dict[str, Any]:
                          'end-to-end metadata supports Resize(scale=...)')
     pad_value = pad.get('pad_val', 0) if pad else 0
     pad_value = pad_value.get('img', 0) if isinstance(pad_value, dict) else pad_value
+    extra = dict(graph='network', network=network) if network else dict(graph='end_to_end')
     return dict(
         task=task,
         classes=classes,
@@ -58,5 +62,6 @@ def deploy_metadata(cfg: Config, task: str, num_classes: int) -> Dict[str, Any]:
         resize=dict(scale=list(resize['scale']), keep_ratio=bool(resize.get('keep_ratio', False)))
         if resize else None,
         pad=dict(size=list(pad['size']) if pad.get('size') else None, size_divisor=pad.get('size_divisor'),
-                 value=pad_value) if pad else None)
+                 value=pad_value) if pad else None,
+        **extra)
 

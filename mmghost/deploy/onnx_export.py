@@ -2,7 +2,7 @@
 example's shape fixed (``dynamic=False``: onnxruntime then folds the shape arithmetic of every resize)."""
 import inspect
 import json
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -39,7 +39,8 @@ def _flatten(outputs) -> List[Tensor]:
     return [t for item in outputs for t in _flatten(item)]
 
 
-def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17, dynamic: bool = True) -> List[str]:
+def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17, dynamic: bool = True,
+                metadata: Optional[Dict[str, Any]] = None) -> List[str]:
     """Export ``model`` (eval mode) to ``path`` with dynamic batch, height and width (or the example's shape).
 
     Args:
@@ -48,6 +49,8 @@ def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17, d
         path: The ``.onnx`` file to write.
         opset: ONNX opset. Defaults to 17.
         dynamic: False fixes every shape to the example's: the file takes only that input shape.
+        metadata: Stored as JSON under the ``mmghost`` metadata key (a network file's, see
+            :func:`deploy_metadata`); None stores none.
 
     Returns:
         The names of the outputs, ``output0``, ``output1``, ...
@@ -60,7 +63,17 @@ def export_onnx(model: nn.Module, example: Tensor, path: str, opset: int = 17, d
     axes = {INPUT_NAME: {0: 'batch', 2: 'height', 3: 'width'}}
     axes.update({name: {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'} for name in names})
     trace_to_onnx(wrapped, example, path, names, axes if dynamic else {}, opset)
+    if metadata is not None:
+        add_metadata(path, metadata)
     return names
+
+
+def add_metadata(path: str, metadata: Dict[str, Any]) -> None:
+    """Store ``metadata`` as JSON under the ``mmghost`` key of the ONNX file ``path``."""
+    import onnx  # the optional [deploy] extra; nothing else of mmghost needs it
+    graph = onnx.load(path)
+    graph.metadata_props.add(key=METADATA_KEY, value=json.dumps(metadata, sort_keys=True))
+    onnx.save(graph, path)
 
 
 def trace_to_onnx(module: nn.Module, example: Tensor, path: str, output_names: List[str],
@@ -76,7 +89,7 @@ def export_end_to_end(model: nn.Module, path: str, metadata: Dict[str, Any], exa
     """Export a detector or segmentor as one graph: uint8 BGR images in, predictions out.
 
     See :mod:`mmghost.deploy.end_to_end` for the inputs and outputs. Batch, height and width are dynamic,
-    or with ``dynamic=False`` fixed to one image of ``example_hw`` (``demo/onnx_demo.py`` pads to it).
+    or with ``dynamic=False`` fixed to one image of ``example_hw`` (``demo/deploy_demo.py`` pads to it).
 
     Args:
         model: An mmdet detector or mmseg segmentor, in eval mode.
@@ -101,8 +114,5 @@ def export_end_to_end(model: nn.Module, path: str, metadata: Dict[str, Any], exa
         axes = {'class_map': {0: 'batch', 1: 'height', 2: 'width'}}
     axes[INPUT_NAME] = {0: 'batch', 1: 'height', 2: 'width'}
     trace_to_onnx(wrapped, example, path, names, axes if dynamic else {}, opset)
-    import onnx  # the optional [deploy] extra; nothing else of mmghost needs it
-    graph = onnx.load(path)
-    graph.metadata_props.add(key=METADATA_KEY, value=json.dumps(metadata, sort_keys=True))
-    onnx.save(graph, path)
+    add_metadata(path, metadata)
     return names

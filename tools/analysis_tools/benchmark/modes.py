@@ -32,7 +32,7 @@ MODES: Dict[str, Mode] = {
                    'channels_last', target=True),
     'onnxruntime': Mode('onnxruntime', 'the deploy model exported by `mmghost.deploy.export_onnx` (dynamic batch, '
                         "height and width), run by onnxruntime's CPU provider", target=True),
-    'onnxruntime static': Mode('onnxruntime', 'the same export with the input shape fixed (`export_onnx.py '
+    'onnxruntime static': Mode('onnxruntime', 'the same export with the input shape fixed (`export.py '
                                '--static`), which lets onnxruntime fold the shape arithmetic of every resize',
                                target=True),
     INT8_MODE: Mode('onnxruntime', "the onnxruntime file after onnxruntime's `quantize_static` ("
