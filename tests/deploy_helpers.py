@@ -1,6 +1,8 @@
 """What the deployment tests share: the demo models made trained-ish, PyTorch's predictions to compare with,
 the generated demo images, and the runner that makes torch and the OpenMMLab packages unimportable."""
-from typing import Optional
+from typing import List, Optional
+
+import cv2
 
 import numpy as np
 import torch
@@ -119,3 +121,16 @@ def trained_model(config: str, images: list, cfg_options: Optional[dict] = None)
     model, pipeline = build_model(cfg), build_test_pipeline(cfg)
     trained_ish(model, [pipeline(dict(img_path=str(p), img_id=0))['inputs'] for p in images])
     return cfg, model, pipeline
+
+
+def detections_match_pytorch(deployed, model: nn.Module, pipeline: Compose, images: list) -> List[int]:
+    """Assert that ``mmghost_runtime.detect`` on the deployed file gives PyTorch's detections on each image
+    (:func:`assert_same_detections`); return how many each image has."""
+    import mmghost_runtime
+    found = []
+    for path in images:
+        expected, _ = torch_predict(model, pipeline, path)
+        actual = mmghost_runtime.detect(deployed, cv2.imread(str(path)))
+        assert_same_detections(actual, expected.pred_instances)
+        found.append(len(actual['labels']))
+    return found

@@ -18,7 +18,7 @@ from mmghost.deploy.detection_postprocess import top_candidates
 from mmghost_runtime.preprocess import prepare
 from cli_utils import load_config
 from mmghost.apis import build_model
-from deploy_helpers import (DETECTORS, SEGMENTOR, WITHOUT_TORCH, assert_same_detections, build_test_pipeline,
+from deploy_helpers import (DETECTORS, SEGMENTOR, WITHOUT_TORCH, build_test_pipeline, detections_match_pytorch,
                             torch_predict, trained_model)
 from tools_helpers import ROOT, run_tool
 
@@ -95,12 +95,7 @@ def test_detector_reproduces_pytorch_predict(tmp_path, det_images, config, score
     if backend == 'openvino':  # fp32 also on CPUs where OpenVINO would pick bf16
         import openvino as ov
         assert deployed.compiled.get_property('INFERENCE_PRECISION_HINT') == ov.Type.f32
-    found = []
-    for path in det_images:
-        expected, _ = torch_predict(model, pipeline, path)
-        actual = runtime.detect(deployed, cv2.imread(str(path)))
-        assert_same_detections(actual, expected.pred_instances)
-        found.append(len(actual['labels']))
+    found = detections_match_pytorch(deployed, model, pipeline, det_images)
     assert min(found) > 0
     if score_thr:
         assert min(found) < cfg.model.test_cfg.max_per_img
