@@ -1,7 +1,7 @@
 """A deployed file opened with its runtime, on the CPU and in fp32 whatever the CPU would pick.
 
-- ``onnxruntime``: an ``.onnx`` file; sessions of one process share one global thread pool (idle per-session
-  pools spin against each other and make several open sessions 3-4x slower);
+- ``onnxruntime``: an ``.onnx`` file, each session with its own thread pool (several sessions open in one
+  process spin against each other; the demo opens one);
 - ``openvino``: an ``.onnx`` file or OpenVINO IR ``.xml``, compiled with ``INFERENCE_PRECISION_HINT='f32'``
   (the default is bf16 on CPUs with native bf16);
 - ``ncnn``: a ``.param`` file (with its ``.bin``), fp16 and bf16 storage and arithmetic turned off, input

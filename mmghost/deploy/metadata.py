@@ -65,3 +65,10 @@ def deploy_metadata(cfg: Config, task: str, num_classes: int, network: Optional[
                  value=pad_value) if pad else None,
         **extra)
 
+
+def model_metadata(cfg: Config, model: Any, network: Optional[dict] = None) -> Dict[str, Any]:
+    """:func:`deploy_metadata` of an mmdet detector (``bbox_head``) or mmseg segmentor (``decode_head``): its
+    task and number of classes read from the model."""
+    task = 'detection' if hasattr(model, 'bbox_head') else 'segmentation'
+    head = model.bbox_head if task == 'detection' else model.decode_head
+    return deploy_metadata(cfg, task, head.num_classes, network)

@@ -13,7 +13,7 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from .litert_export import export_litert
-from .metadata import deploy_metadata
+from .metadata import model_metadata
 from .mnn_export import export_mnn
 from .ncnn_export import NCNN_INPUT, export_ncnn
 from .network_metadata import network_metadata
@@ -34,13 +34,6 @@ def backend_path(onnx_path: str, backend: str) -> str:
 def second_shape(shape: Sequence[int]) -> Tuple[int, int]:
     """Another input size, for tracing (ncnn) and checking files that take any size."""
     return shape[0] - 32, shape[1] + 32
-
-
-def network_file_metadata(cfg: Config, model: nn.Module, input_name: str, output_names) -> dict:
-    """The metadata of a detector's or segmentor's network file."""
-    task = 'detection' if hasattr(model, 'bbox_head') else 'segmentation'
-    head = model.bbox_head if task == 'detection' else model.decode_head
-    return deploy_metadata(cfg, task, head.num_classes, network=network_metadata(model, input_name, output_names))
 
 
 def export_network(model: nn.Module, cfg: Optional[Config], backend: str, onnx_path: str,
@@ -73,7 +66,7 @@ def export_network(model: nn.Module, cfg: Optional[Config], backend: str, onnx_p
             names = [f'output{i}' for i in range(len(TensorOutputs(model)(example)))]
         input_name = INPUT_NAME
     if cfg is not None:
-        metadata = network_file_metadata(cfg, model, input_name, names)
+        metadata = model_metadata(cfg, model, network_metadata(model, input_name, names))
     if backend in ('onnxruntime', 'openvino', 'mnn'):
         export_onnx(model, example, onnx_path, dynamic=dynamic, metadata=metadata if backend in METADATA_IN_FILE
                     else None)

@@ -36,10 +36,10 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from mmghost.apis import build_model
-from mmghost.deploy import (TensorOutputs, backend_path, deploy_metadata, end_to_end, export_end_to_end,
-                            export_network, export_openvino, fuse_model, second_shape)
+from mmghost.deploy import (TensorOutputs, backend_path, end_to_end, export_end_to_end, export_network,
+                            export_openvino, fuse_model, model_metadata, second_shape)
 from mmghost.utils import enable_safe_checkpoint_loading
-from mmghost_runtime import BACKENDS, open_model
+from mmghost_runtime import BACKENDS, DeployedModel, open_model
 from mmghost_runtime.metadata import sidecar_path
 
 END_TO_END_BACKENDS = ('onnxruntime', 'openvino')  # the runtimes that run ONNX NonMaxSuppression
@@ -83,9 +83,7 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> Tuple[torch.nn.M
     """Write the file; return the PyTorch module that it reproduces and whether it is end to end."""
     path = backend_path(args.out, args.backend)
     if args.part == 'model' and args.backend in END_TO_END_BACKENDS:
-        task = 'detection' if hasattr(model, 'bbox_head') else 'segmentation'
-        head = model.bbox_head if task == 'detection' else model.decode_head
-        metadata = deploy_metadata(Config.fromfile(args.config), task, head.num_classes)
+        metadata = model_metadata(Config.fromfile(args.config), model)
         export_end_to_end(model, args.out, metadata, example_hw=args.shape, dynamic=not args.static)
         if args.backend == 'openvino':
             export_openvino(args.out, path)
@@ -100,10 +98,10 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> Tuple[torch.nn.M
     return reference, end_to_end_graph
 
 
-def verify(path: str, backend: str, reference: torch.nn.Module, example: torch.Tensor) -> None:
-    """Exit with an error unless ``backend`` reproduces PyTorch on ``example``: float outputs within 1e-4
-    (relative to values above 1), integer outputs (labels, class maps) equal on at least 99.9% of entries."""
-    model = open_model(path, backend, require_metadata=False)
+def verify(model: DeployedModel, backend: str, reference: torch.nn.Module, example: torch.Tensor) -> None:
+    """Exit with an error unless the file opened by ``backend`` reproduces PyTorch on ``example``: float outputs
+    within 1e-4 (relative to values above 1), integer outputs (labels, class maps) equal on at least 99.9% of
+    entries."""
     with torch.no_grad():
         expected = reference(example)
     expected = [t.numpy() for t in ((expected, ) if isinstance(expected, torch.Tensor) else expected)]
@@ -131,10 +129,11 @@ def main() -> None:
     shapes = [tuple(args.shape)]
     if args.backend in DYNAMIC_BACKENDS and not args.static:
         shapes.append(second_shape(args.shape))
+    deployed = open_model(backend_path(args.out, args.backend), args.backend, require_metadata=False)
     for height, width in shapes:
         example = (torch.randint(0, 256, (1, height, width, 3), dtype=torch.uint8) if end_to_end_graph
                    else torch.randn(1, 3, height, width))
-        verify(backend_path(args.out, args.backend), args.backend, reference, example)
+        verify(deployed, args.backend, reference, example)
 
 
 if __name__ == '__main__':
