@@ -57,7 +57,7 @@ def test_fast_models_run_until_each_has_run_min_seconds(monkeypatch):
 @pytest.fixture(scope='module')
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp('bench')
-    result = run_tool(['-m', PACKAGE, '--smoke', '--profile-all', '--threads', '1', '--int8', 'backbone',
+    result = run_tool(['-m', PACKAGE, '--smoke', '--profile-all', '--threads', '1', '2', '--int8', 'backbone',
                        '--out', out / 'bench.json',
                        '--markdown', out / 'bench.md'], ROOT, timeout=1800)
     return json.loads((out / 'bench.json').read_text()), (out / 'bench.md').read_text(), result.stdout
@@ -66,16 +66,19 @@ def smoke(tmp_path_factory):
 def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
     results, _, _ = smoke
     rows = [r for r in results['inference'] if r['mode'] != 'onnxruntime int8']
-    modes = ('eager', 'deploy', 'onnxruntime', 'onnxruntime static')
-    assert [(r['case'], r['mode']) for r in rows] == [(case, mode) for case in CASES for mode in modes]
+    modes = bench('modes')
+    assert modes.float_modes() == ['eager', 'deploy', 'onnxruntime', 'onnxruntime static', 'onnxruntime plain',
+                                   'openvino', 'ncnn', 'mnn', 'litert']
+    assert [(r['case'], r['threads'], r['mode']) for r in rows] == [
+        (case, threads, mode) for case in CASES for threads in (1, 2) for mode in modes.float_modes()]
     for row in rows:
         for which in ('ghostnetv2', 'twin'):
             assert row[which]['median_ms'] > 0 and row[which]['macs'] > 0 and row[which]['params'] > 0
-            # deploy (folded BN, channels_last) and both onnxruntime files compute what eager computes, for both
+            # deploy (folded BN, channels_last) and every runtime's file compute what eager computes, for both
             assert row[which]['rel_diff_vs_eager'] < 1e-3, (row['case'], row['mode'], which)
         assert row['speed_ratio'] == pytest.approx(row['twin']['median_ms'] / row['ghostnetv2']['median_ms'])
         assert row['mac_ratio'] == pytest.approx(row['ghostnetv2']['macs'] / row['twin']['macs'])
-        if row['mode'] != 'eager':
+        if row['mode'] != 'eager' and modes.MODES[row['mode']].runtime in ('torch', 'onnxruntime'):
             profile = row['profile']
             assert profile['top'] and profile['ours_total_ms'] > 0 and profile['twin_total_ms'] > 0
             assert all(op['ours_ms'] > 0 and op['ours_calls'] > 0 for op in profile['top'])
@@ -85,12 +88,12 @@ def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
 def test_int8_rows_only_for_the_cases_asked_and_reported_against_float(smoke):
     results, markdown, _ = smoke
     int8 = [r for r in results['inference'] if r['mode'] == 'onnxruntime int8']
-    assert [r['case'] for r in int8] == ['backbone']
-    row = int8[0]
-    for which in ('ghostnetv2', 'twin'):  # quantized: close to eager, yet not equal
-        assert row[which]['median_ms'] > 0 and 0 < row[which]['rel_diff_vs_eager'] < 0.5
-    assert 'profile' not in row  # int8 is an option, not a target: never in the shortfalls
-    assert '- backbone 64x96: GhostNetV2 ' in markdown and 'ms int8' in markdown
+    assert [(r['case'], r['threads']) for r in int8] == [('backbone', 1), ('backbone', 2)]
+    for row in int8:
+        for which in ('ghostnetv2', 'twin'):  # quantized: close to eager, yet not equal
+            assert row[which]['median_ms'] > 0 and 0 < row[which]['rel_diff_vs_eager'] < 0.5
+        assert 'profile' not in row  # int8 is an option, not a target: never in the shortfalls
+    assert '- backbone 64x96, 2 thread(s): GhostNetV2 ' in markdown and 'ms int8' in markdown
 
 
 def test_int8_needs_known_case_names():
@@ -118,11 +121,13 @@ def test_train_rows_with_and_without_checkpointing(smoke):
 
 def test_report_holds_every_row_and_the_machine(smoke):
     results, markdown, stdout = smoke
-    assert results['machine']['threads'] == 1 and results['settings']['smoke']
+    assert results['machine']['threads'] == [1, 2] and results['settings']['smoke']
+    assert all(results['machine'][name] != 'not installed' for name in ('openvino', 'ncnn', 'pnnx', 'mnn'))
     for title in ('## Inference', '## Training step', '## Where GhostNetV2 falls short'):
         assert title in markdown
     table = [line for line in markdown.splitlines() if line.startswith('| ') and 'x** |' in line]
-    assert len(table) == len(results['inference']) + len(results['train'])
+    best = len(CASES) * 2  # the fastest-against-fastest table: a row per case and thread count
+    assert len(table) == len(results['inference']) + best + len(results['train'])
     assert results['date'][:10] in markdown and results['command'] in markdown
     assert 'RTMDet-tiny' in stdout
 
@@ -133,8 +138,11 @@ def test_report_describes_the_modes_the_code_runs(smoke):
     modes, report = bench('modes'), bench('report')
     rows = results['inference']
     for case in CASES:
-        assert [r['mode'] for r in rows if r['case'] == case] == modes.modes_of(case == 'backbone', 'cpu')
-    assert {r['mode'] for r in rows if 'profile' in r} == {n for n, m in modes.MODES.items() if m.target}
+        for threads in (1, 2):
+            assert [r['mode'] for r in rows if (r['case'], r['threads']) == (case, threads)] == modes.modes_of(
+                case == 'backbone', 'cpu')
+    assert {r['mode'] for r in rows if 'profile' in r} == {
+        n for n, m in modes.MODES.items() if m.target and m.runtime in ('torch', 'onnxruntime')}
     for name, mode in modes.MODES.items():
         assert f'| {name} | {mode.runtime} | {mode.description} |' in markdown
     # a run of fewer modes describes only those
@@ -161,3 +169,15 @@ def test_cuda_device_needs_a_gpu_and_inference_only(monkeypatch, capsys):
         cli.parse_args(['--device', 'cuda'])
     assert 'add --no-train' in capsys.readouterr().err
     assert cli.parse_args(['--device', 'cuda', '--no-train']).device == 'cuda'
+
+
+def test_fastest_against_fastest_takes_only_modes_that_reproduce_eager():
+    def row(mode, ours_ms, twin_ms, ours_diff=0.0):
+        return dict(case='backbone', threads=1, size=[224, 224], mode=mode, twin_model='MobileNetV2 twin',
+                    ghostnetv2=dict(median_ms=ours_ms, rel_diff_vs_eager=ours_diff),
+                    twin=dict(median_ms=twin_ms, rel_diff_vs_eager=0.0))
+    rows = [row('onnxruntime', 10.0, 12.0), row('ncnn', 8.0, 9.0, ours_diff=0.1), row('onnxruntime int8', 1.0, 1.0)]
+    [best] = bench('report').best_against_best(rows)
+    chosen = (best['ours_mode'], best['ours_ms'], best['twin_mode'], best['twin_ms'])
+    assert chosen == ('onnxruntime', 10.0, 'ncnn', 9.0)
+    assert best['speed_ratio'] == pytest.approx(0.9)

@@ -13,7 +13,7 @@ from mmdet.models.utils import filter_scores_and_topk
 from onnx import TensorProto, helper
 
 import mmghost_runtime as runtime
-from mmghost.deploy import deploy_metadata, end_to_end, export_end_to_end, export_openvino
+from mmghost.deploy import deploy_metadata, end_to_end, export_end_to_end, export_openvino, rewrite_for_onnxruntime
 from mmghost.deploy.detection_postprocess import top_candidates
 from mmghost_runtime.preprocess import prepare
 from cli_utils import load_config
@@ -30,11 +30,13 @@ def export(config: str, path, images: list, cfg_options: Optional[dict] = None,
            static_hw: Optional[Tuple[int, int]] = None, backend: str = 'onnxruntime') -> tuple:
     """Build ``config``'s model, make it trained-ish on ``images`` (paths), export it to ``path`` (with
     dynamic input size, or fixed to ``static_hw``); return the config, the model and the file opened by
-    ``backend`` (for OpenVINO: the fp32 IR written from it, ``.xml`` beside ``path``)."""
+    ``backend`` (for OpenVINO: the fp32 IR written from it, ``.xml`` beside ``path``). The onnxruntime file
+    is written after the graph rewrites, as ``export.py`` writes it."""
     cfg, model, _ = trained_model(config, images, cfg_options)
     task = 'detection' if hasattr(model, 'bbox_head') else 'segmentation'
     head = model.bbox_head if task == 'detection' else model.decode_head
-    export_end_to_end(model, str(path), deploy_metadata(cfg, task, head.num_classes),
+    exported = rewrite_for_onnxruntime(model) if backend == 'onnxruntime' else model
+    export_end_to_end(exported, str(path), deploy_metadata(cfg, task, head.num_classes),
                       example_hw=static_hw or (160, 224), dynamic=static_hw is None)
     opened = str(path)
     if backend == 'openvino':

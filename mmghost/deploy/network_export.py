@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from .graph_rewrites import REWRITTEN_BACKENDS, rewrite_for_onnxruntime
 from .litert_export import export_litert
 from .metadata import model_metadata
 from .mnn_export import export_mnn
@@ -32,12 +33,13 @@ def backend_path(onnx_path: str, backend: str) -> str:
 
 
 def second_shape(shape: Sequence[int]) -> Tuple[int, int]:
-    """Another input size, for tracing (ncnn) and checking files that take any size."""
-    return shape[0] - 32, shape[1] + 32
+    """Another input size, of another aspect ratio and never smaller, for tracing (ncnn) and checking files that
+    take any size."""
+    return shape[0] + 32, shape[1] + 64
 
 
 def export_network(model: nn.Module, cfg: Optional[Config], backend: str, onnx_path: str,
-                   shape: Sequence[int] = (224, 224), dynamic: bool = True) -> str:
+                   shape: Sequence[int] = (224, 224), dynamic: bool = True, rewrite: bool = True) -> str:
     """Write the network file of ``model`` for ``backend`` and its metadata; return the file's path.
 
     Args:
@@ -48,12 +50,16 @@ def export_network(model: nn.Module, cfg: Optional[Config], backend: str, onnx_p
         onnx_path: The ``.onnx`` file; the other backends' files are named after it (:func:`backend_path`).
         shape: Height and width of the example input (>= 64).
         dynamic: onnxruntime and OpenVINO: False fixes the input to one image of ``shape``.
+        rewrite: For the backends in :data:`REWRITTEN_BACKENDS`, export the network after
+            :func:`rewrite_for_onnxruntime` (exact). Defaults to True.
     """
     path = backend_path(onnx_path, backend)
     if not dynamic and backend not in METADATA_IN_FILE:
         raise ValueError(f'dynamic=False is for onnxruntime and openvino; {backend} files '
                          f'{"are fixed to the example size" if backend == "litert" else "take any size"}')
     example = torch.randn(1, 3, *shape)
+    if rewrite and backend in REWRITTEN_BACKENDS:
+        model = rewrite_for_onnxruntime(model)
     metadata = None
     if backend == 'ncnn':
         names = export_ncnn(model, example, torch.randn(1, 3, *second_shape(shape)), path)

@@ -13,6 +13,10 @@ Backends (``--backend``) and what they get:
   out), and ``mmghost_runtime`` decodes, suppresses and resizes in NumPy. Their metadata is in ``FILE.json``
   beside the file. ncnn and MNN files take any size.
 
+The onnxruntime file holds the network after ``mmghost.deploy.rewrite_for_onnxruntime``: BatchNorm folded
+and the Ghost modules and SE rewritten into a graph that computes the same (to float rounding) and that
+onnxruntime runs faster; ``--no-rewrite`` writes the plain graph.
+
 ``--part heads`` writes that network file for onnxruntime and OpenVINO too; ``--part backbone`` the
 backbone's feature maps (no metadata). ``demo/deploy_demo.py`` runs every file but backbones without
 PyTorch. Every file is fp32. ``--verify`` compares the file's outputs with PyTorch's at ``--shape`` and, where
@@ -36,8 +40,9 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from mmghost.apis import build_model
-from mmghost.deploy import (TensorOutputs, backend_path, end_to_end, export_end_to_end, export_network,
-                            export_openvino, fuse_model, model_metadata, second_shape)
+from mmghost.deploy import (REWRITTEN_BACKENDS, TensorOutputs, backend_path, end_to_end, export_end_to_end,
+                            export_network, export_openvino, fuse_model, model_metadata, rewrite_for_onnxruntime,
+                            second_shape)
 from mmghost.utils import enable_safe_checkpoint_loading
 from mmghost_runtime import BACKENDS, DeployedModel, open_model
 from mmghost_runtime.metadata import sidecar_path
@@ -58,6 +63,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--static', action='store_true', help='onnxruntime/openvino: fix the input to batch 1 '
                         'and --shape (faster; the file takes only that size)')
     parser.add_argument('--fuse', action='store_true', help='fold BatchNorm first (deploy mode)')
+    parser.add_argument('--no-rewrite', action='store_true', help='onnxruntime: export the plain graph, '
+                        'not the (exact, faster) rewritten one')
     parser.add_argument('--out', required=True, help='the .onnx file to write; the other backends\' files are '
                         'named after it (OUT.xml, OUT.ncnn.param, OUT.mnn, OUT.tflite)')
     parser.add_argument('--backend', choices=BACKENDS, default='onnxruntime', help='the runtime to export for')
@@ -66,6 +73,8 @@ def parse_args() -> argparse.Namespace:
     if args.static and args.backend not in END_TO_END_BACKENDS:
         parser.error(f'--static is for onnxruntime and openvino: {args.backend} files '
                      f'{"take any size" if args.backend in DYNAMIC_BACKENDS else "are fixed to --shape"}')
+    if args.no_rewrite and args.backend not in REWRITTEN_BACKENDS:
+        parser.error(f'--no-rewrite is for {", ".join(REWRITTEN_BACKENDS)}: {args.backend} files are not rewritten')
     if min(args.shape) < 64:
         parser.error(f'--shape must be at least 64 64, got {args.shape[0]} {args.shape[1]}')
     return args
@@ -84,6 +93,8 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> Tuple[torch.nn.M
     path = backend_path(args.out, args.backend)
     if args.part == 'model' and args.backend in END_TO_END_BACKENDS:
         metadata = model_metadata(Config.fromfile(args.config), model)
+        if args.backend in REWRITTEN_BACKENDS and not args.no_rewrite:
+            model = rewrite_for_onnxruntime(model)
         export_end_to_end(model, args.out, metadata, example_hw=args.shape, dynamic=not args.static)
         if args.backend == 'openvino':
             export_openvino(args.out, path)
@@ -92,7 +103,8 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> Tuple[torch.nn.M
         if args.part == 'model':
             print(f'{args.backend} runs no ONNX NMS: writing the network; mmghost_runtime decodes its outputs')
         cfg = None if args.part == 'backbone' else Config.fromfile(args.config)
-        export_network(model, cfg, args.backend, args.out, args.shape, dynamic=not args.static)
+        export_network(model, cfg, args.backend, args.out, args.shape, dynamic=not args.static,
+                       rewrite=not args.no_rewrite)
         reference, end_to_end_graph = TensorOutputs(model), False
     print(f'wrote {path}' + (f' and {sidecar_path(path)}' if osp.isfile(sidecar_path(path)) else ''))
     return reference, end_to_end_graph

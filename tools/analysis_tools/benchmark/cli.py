@@ -8,6 +8,7 @@ import platform
 import shlex
 import sys
 import tempfile
+from importlib import metadata
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import torch
@@ -18,6 +19,10 @@ from .report import format_inference, format_train, report
 from .timing import MAX_REPEATS
 from .train_step import run_train
 
+# the runtimes' distributions, by the name the report gives them
+RUNTIME_PACKAGES = dict(onnxruntime='onnxruntime', openvino='openvino', ncnn='ncnn', pnnx='pnnx', mnn='MNN',
+                        litert_torch='litert-torch', ai_edge_litert='ai-edge-litert')
+
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """The options, checked; ``--smoke`` sets every repeat count to one run.
@@ -27,7 +32,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(prog=f'python -m {__package__}',
                                      description='GhostNetV2 models against their MobileNetV2 twins')
-    parser.add_argument('--threads', type=int, default=os.cpu_count(), help='threads for every contender')
+    parser.add_argument('--threads', type=int, nargs='+', default=sorted({1, os.cpu_count()}),
+                        help='thread counts: every mode is timed at each (default: 1 and all cores)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed runs per contender and mode')
     parser.add_argument('--repeats', type=int, default=10, help='timed runs per contender and mode (at least)')
     parser.add_argument('--min-seconds', type=float, default=3.0,
@@ -49,7 +55,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out', default='work_dirs/benchmark.json', help='JSON results')
     parser.add_argument('--markdown', help='also write the report to this markdown file')
     args = parser.parse_args(argv)
-    counts = dict(threads=args.threads, repeats=args.repeats, heavy_repeats=args.heavy_repeats,
+    counts = dict(threads=min(args.threads), repeats=args.repeats, heavy_repeats=args.heavy_repeats,
                   train_repeats=args.train_repeats)
     warmups = dict(warmup=args.warmup, train_warmup=args.train_warmup, min_seconds=args.min_seconds)
     if min(counts.values()) < 1 or min(warmups.values()) < 0:
@@ -69,20 +75,28 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def machine(device: str) -> Dict[str, Any]:
+def installed_version(package: str) -> str:
+    """The installed version of a distribution, or ``'not installed'``."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return 'not installed'
+
+
+def machine(device: str, threads: Sequence[int]) -> Dict[str, Any]:
     """The CPU, core and thread counts, library versions and the device the torch modes run on.
 
     Args:
         device: ``'cpu'`` or ``'cuda'``.
+        threads: The thread counts of the run.
     """
-    import onnxruntime
     cpu = platform.processor() or platform.machine()
     if osp.isfile('/proc/cpuinfo'):
         with open('/proc/cpuinfo') as f:
             cpu = next((line.split(':', 1)[1].strip() for line in f if line.startswith('model name')), cpu)
-    return dict(cpu=cpu, cores=os.cpu_count(), threads=torch.get_num_threads(), torch=torch.__version__,
-                onnxruntime=onnxruntime.__version__, python=platform.python_version(),
-                device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu')
+    versions = {name: installed_version(package) for name, package in RUNTIME_PACKAGES.items()}
+    return dict(cpu=cpu, cores=os.cpu_count(), threads=threads, torch=torch.__version__, **versions,
+                python=platform.python_version(), device=torch.cuda.get_device_name() if device == 'cuda' else 'cpu')
 
 
 def save(results: dict, args: argparse.Namespace, selected: Sequence[Case]) -> None:
@@ -122,12 +136,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     selected = [c for c in cases(args.smoke) if not args.cases or c.name.startswith(tuple(args.cases))]
     results = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
                    command=shlex.join(['python', '-m', __package__, *argv]),
-                   machine=machine(args.device),
+                   machine=machine(args.device, args.threads),
                    settings=dict(warmup=args.warmup, repeats=args.repeats, heavy_repeats=args.heavy_repeats,
                                  min_seconds=args.min_seconds,
                                  train_warmup=args.train_warmup, train_repeats=args.train_repeats, smoke=args.smoke),

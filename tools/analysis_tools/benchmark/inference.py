@@ -2,16 +2,18 @@
 import argparse
 import copy
 import os.path as osp
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Dict, Iterator, Sequence
 
 import torch
 import torch.nn as nn
 
 from mmghost.analysis import conv_linear_macs
-from mmghost.deploy import TensorOutputs, export_onnx, fuse_model, prepare_for_cpu_inference
+from mmghost.deploy import (TensorOutputs, export_network, export_onnx, fuse_model, prepare_for_cpu_inference,
+                            rewrite_for_onnxruntime)
+from mmghost_runtime import open_model
 from .cases import ROW_KEYS, Case
 from .modes import INT8_MODE, MODES, modes_of
-from .runtimes import (OpTimes, compare_ops, cpu_session, int8_session, onnxruntime_profile, session_runner,
+from .runtimes import (PROFILERS, OpTimes, compare_ops, cpu_session, int8_session, onnxruntime_profile, session_runner,
                        torch_profile)
 from .timing import synchronized, time_interleaved
 
@@ -23,7 +25,11 @@ def relative_difference(outputs: Sequence, reference: Sequence[torch.Tensor]) ->
         outputs: A mode's outputs (tensors or arrays).
         reference: The eager outputs.
     """
-    diff = max(float((torch.as_tensor(a).float() - b).abs().max()) for a, b in zip(outputs, reference))
+    outputs = [torch.as_tensor(a).float() for a in outputs]
+    if [a.shape for a in outputs] != [b.shape for b in reference]:
+        raise ValueError(f'a mode returns shapes {[tuple(a.shape) for a in outputs]}, eager '
+                         f'{[tuple(b.shape) for b in reference]}')
+    diff = max(float((a - b).abs().max()) for a, b in zip(outputs, reference))
     return diff / max(float(b.abs().max()) for b in reference)
 
 
@@ -33,27 +39,28 @@ class Contender:
     Args:
         model: The model, in eval mode.
         images: The input batch, on the device the torch modes run on.
-        workdir: Where the ONNX files go.
-        tag: The stem of the ONNX files' names.
-        threads: Intra-op threads of the onnxruntime sessions.
+        workdir: Where the deployed files go.
+        tag: The stem of the deployed files' names.
     """
 
-    def __init__(self, model: nn.Module, images: torch.Tensor, workdir: str, tag: str, threads: int) -> None:
+    def __init__(self, model: nn.Module, images: torch.Tensor, workdir: str, tag: str) -> None:
         model.to(images.device)
         self.eager = TensorOutputs(model).eval()
-        self.images, self.threads = images, threads
+        self.images = images
         self.macs = conv_linear_macs(model, lambda: self.eager(images))
         self.params = sum(p.numel() for p in model.parameters())
         with torch.inference_mode():
             self.reference = self.eager(images)
         self.fused = fuse_model(copy.deepcopy(model))
         self.onnx_path = osp.join(workdir, f'{tag}.onnx')
+        self.network_files: Dict[str, str] = {}
 
-    def runner(self, mode: str) -> Callable[[], object]:
+    def runner(self, mode: str, threads: int) -> Callable[[], object]:
         """One run of the model in a mode of :data:`MODES`.
 
         Args:
             mode: The mode.
+            threads: Intra-op threads of the runtime (the torch modes: ``torch.set_num_threads`` by the caller).
         """
         if mode == 'eager':
             return synchronized(lambda: self.eager(self.images))
@@ -61,31 +68,50 @@ class Contender:
             deploy = prepare_for_cpu_inference(TensorOutputs(copy.deepcopy(self.fused)).eval())
             return synchronized(lambda: deploy(self.images))
         if mode == INT8_MODE:
-            return session_runner(int8_session(self.onnx_file('onnxruntime'), self.images, self.threads), self.images)
-        return session_runner(cpu_session(self.onnx_file(mode), self.threads), self.images)
+            return session_runner(int8_session(self.onnx_file('onnxruntime'), self.images, threads), self.images)
+        runtime = MODES[mode].runtime
+        if runtime == 'onnxruntime':
+            return session_runner(cpu_session(self.onnx_file(mode), threads), self.images)
+        deployed = open_model(self.network_file(runtime), runtime, threads, require_metadata=False)
+        inputs = self.images.numpy()
+        return lambda: deployed.run(inputs)
 
     def onnx_file(self, mode: str) -> str:
-        """The deploy model's ONNX file for a float onnxruntime mode, exported on first use.
+        """The deploy model's ONNX file for an onnxruntime float mode, exported on first use.
 
         Args:
-            mode: ``'onnxruntime'``, or ``'onnxruntime static'`` for the fixed-shape file.
+            mode: ``'onnxruntime'`` (rewritten), ``'onnxruntime static'`` (rewritten, fixed shape) or
+                ``'onnxruntime plain'``.
         """
-        static = mode == 'onnxruntime static'
-        path = self.onnx_path.replace('.onnx', '-static.onnx') if static else self.onnx_path
+        path = self.onnx_path.replace('.onnx', f'-{mode.replace(" ", "-")}.onnx')
         if not osp.isfile(path):
-            export_onnx(self.fused, self.images, path, dynamic=not static)
+            static = mode == 'onnxruntime static'
+            model = self.fused if mode == 'onnxruntime plain' else rewrite_for_onnxruntime(self.fused)
+            export_onnx(model, self.images, path, dynamic=not static)
         return path
 
-    def profile(self, mode: str) -> OpTimes:
+    def network_file(self, backend: str) -> str:
+        """The deploy model's file for ``backend`` (not onnxruntime), exported on first use.
+
+        Args:
+            backend: ``'openvino'``, ``'ncnn'``, ``'mnn'`` or ``'litert'``.
+        """
+        path = self.onnx_path.replace('.onnx', f'-{backend}.onnx')
+        if backend not in self.network_files:
+            self.network_files[backend] = export_network(self.fused, None, backend, path, self.images.shape[-2:])
+        return self.network_files[backend]
+
+    def profile(self, mode: str, threads: int) -> OpTimes:
         """Self time (ms) and calls per operator over one run, by the profiler of the mode's runtime.
 
         Args:
-            mode: A float mode of :data:`MODES`.
+            mode: A float torch or onnxruntime mode of :data:`MODES`.
+            threads: Intra-op threads.
         """
         if MODES[mode].runtime == 'onnxruntime':
-            return onnxruntime_profile(self.onnx_file(mode), self.images, self.threads,
+            return onnxruntime_profile(self.onnx_file(mode), self.images, threads,
                                        osp.join(osp.dirname(self.onnx_path), 'ort_profile'))
-        return torch_profile(self.runner(mode))
+        return torch_profile(self.runner(mode, threads))
 
 
 def randomise_norm_statistics(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -128,22 +154,41 @@ def run_case(case: Case, args: argparse.Namespace, workdir: str) -> Iterator[dic
     """
     models = dict(ours=randomise_norm_statistics(case.ours.build()), twin=randomise_norm_statistics(case.twin.build()))
     images = network_input(case, models['ours']).to(args.device)
-    contenders = {which: Contender(model, images, workdir, f'{case.name}-{which}'.replace(' ', '_'), args.threads)
+    contenders = {which: Contender(model, images, workdir, f'{case.name}-{which}'.replace(' ', '_'))
                   for which, model in models.items()}
     del models
     repeats = args.heavy_repeats if case.heavy else args.repeats
-    for mode in modes_of(case.name in (args.int8 or ()), args.device):
-        runners = {which: c.runner(mode) for which, c in contenders.items()}
-        with torch.inference_mode():
-            results = time_interleaved(runners, args.warmup, repeats, args.min_seconds)
-            differences = {which: relative_difference(runners[which](), c.reference)
-                           for which, c in contenders.items()}
-        del runners
-        row = dict(case=case.name, size=list(images.shape[-2:]), mode=mode, twin_model=case.twin.label,
-                   **{key: dict(results[which], macs=contenders[which].macs, params=contenders[which].params,
-                                rel_diff_vs_eager=differences[which]) for which, key in ROW_KEYS.items()})
-        row['speed_ratio'] = row['twin']['median_ms'] / row['ghostnetv2']['median_ms']
-        row['mac_ratio'] = row['ghostnetv2']['macs'] / row['twin']['macs']
-        if args.device == 'cpu' and MODES[mode].target and (row['speed_ratio'] < 1.0 or args.profile_all):
-            row['profile'] = compare_ops(contenders['ours'].profile(mode), contenders['twin'].profile(mode))
-        yield row
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for mode in modes_of(case.name in (args.int8 or ()), args.device):
+            yield measure(case, contenders, mode, threads, repeats, args)
+
+
+def measure(case: Case, contenders: Dict[str, Contender], mode: str, threads: int, repeats: int,
+            args: argparse.Namespace) -> dict:
+    """The row of one mode at one thread count: both contenders timed alternately, their outputs against eager.
+
+    Args:
+        case: The case.
+        contenders: Its two contenders, by ``ours`` and ``twin``.
+        mode: The mode.
+        threads: Threads of the runtime.
+        repeats: Timed runs at least.
+        args: The command line.
+    """
+    runners = {which: c.runner(mode, threads) for which, c in contenders.items()}
+    with torch.inference_mode():
+        results = time_interleaved(runners, args.warmup, repeats, args.min_seconds)
+        differences = {which: relative_difference(runners[which](), c.reference) for which, c in contenders.items()}
+    del runners
+    size = list(contenders['ours'].images.shape[-2:])
+    row = dict(case=case.name, size=size, mode=mode, threads=threads, twin_model=case.twin.label,
+               **{key: dict(results[which], macs=contenders[which].macs, params=contenders[which].params,
+                            rel_diff_vs_eager=differences[which]) for which, key in ROW_KEYS.items()})
+    row['speed_ratio'] = row['twin']['median_ms'] / row['ghostnetv2']['median_ms']
+    row['mac_ratio'] = row['ghostnetv2']['macs'] / row['twin']['macs']
+    profiled = MODES[mode].target and MODES[mode].runtime in PROFILERS
+    if args.device == 'cpu' and profiled and (row['speed_ratio'] < 1.0 or args.profile_all):
+        row['profile'] = compare_ops(contenders['ours'].profile(mode, threads),
+                                     contenders['twin'].profile(mode, threads))
+    return row

@@ -6,7 +6,7 @@ the settings from the results themselves.
 from typing import Dict, List, Mapping, Sequence
 
 from .cases import Case
-from .modes import INT8_MODE, MODES
+from .modes import INT8_MODE, MODES, float_modes
 from .runtimes import PROFILERS, TOP_OPS
 from .timing import MAX_REPEATS
 from .train_step import SGD, WITH_CP
@@ -33,19 +33,63 @@ def format_inference(rows: Sequence[dict]) -> str:
     Args:
         rows: Inference rows (:func:`.inference.run_case`).
     """
-    lines = ['| model | input | mode | GhostNetV2 ms (p25-p75) | twin | twin ms (p25-p75) | speed ratio | '
+    lines = ['| model | input | mode | threads | GhostNetV2 ms (p25-p75) | twin | twin ms (p25-p75) | speed ratio | '
              'GMACs GhostNetV2 / twin | MAC ratio | params (M) GhostNetV2 / twin |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for row in rows:
         ours, twin = row['ghostnetv2'], row['twin']
         flag = '' if max(ours['rel_diff_vs_eager'], twin['rel_diff_vs_eager']) < SAME_OUTPUT else \
             f' (output differs from eager: {ours["rel_diff_vs_eager"]:.1e} / {twin["rel_diff_vs_eager"]:.1e})'
         lines.append(
-            f'| {row["case"]} | {row["size"][0]}x{row["size"][1]} | {row["mode"]}{flag} | '
+            f'| {row["case"]} | {row["size"][0]}x{row["size"][1]} | {row["mode"]}{flag} | {row["threads"]} | '
             f'{ours["median_ms"]:.1f} ({ours["p25_ms"]:.1f}-{ours["p75_ms"]:.1f}) | {row["twin_model"]} | '
             f'{twin["median_ms"]:.1f} ({twin["p25_ms"]:.1f}-{twin["p75_ms"]:.1f}) | **{row["speed_ratio"]:.2f}x** | '
             f'{ours["macs"] / 1e9:.2f} / {twin["macs"] / 1e9:.2f} | {row["mac_ratio"]:.2f} | '
             f'{ours["params"] / 1e6:.2f} / {twin["params"] / 1e6:.2f} |')
+    return '\n'.join(lines)
+
+
+def fastest(rows: Sequence[dict], which: str) -> dict:
+    """The row where one contender is fastest among rows whose outputs equal eager's.
+
+    Args:
+        rows: Inference rows of one case and thread count.
+        which: ``'ghostnetv2'`` or ``'twin'``.
+    """
+    accurate = [r for r in rows if r['mode'] in float_modes() and r[which]['rel_diff_vs_eager'] < SAME_OUTPUT]
+    return min(accurate, key=lambda r: r[which]['median_ms'])
+
+
+def best_against_best(rows: Sequence[dict]) -> List[dict]:
+    """Per case and thread count: each contender's fastest accurate mode, and the ratio of the two times.
+
+    Args:
+        rows: Inference rows.
+    """
+    groups: Dict[tuple, List[dict]] = {}
+    for row in rows:
+        groups.setdefault((row['case'], row['threads']), []).append(row)
+    best = []
+    for (case, threads), group in groups.items():
+        ours, twin = fastest(group, 'ghostnetv2'), fastest(group, 'twin')
+        best.append(dict(case=case, threads=threads, size=ours['size'], twin_model=ours['twin_model'],
+                         ours_mode=ours['mode'], ours_ms=ours['ghostnetv2']['median_ms'], twin_mode=twin['mode'],
+                         twin_ms=twin['twin']['median_ms'],
+                         speed_ratio=twin['twin']['median_ms'] / ours['ghostnetv2']['median_ms']))
+    return best
+
+
+def format_best(rows: Sequence[dict]) -> str:
+    """The table of :func:`best_against_best`.
+
+    Args:
+        rows: Inference rows.
+    """
+    lines = ['| model | input | threads | GhostNetV2: fastest mode | ms | twin | twin: fastest mode | ms | '
+             'speed ratio |', '|---|---|---|---|---|---|---|---|---|']
+    lines += [f'| {b["case"]} | {b["size"][0]}x{b["size"][1]} | {b["threads"]} | {b["ours_mode"]} | '
+              f'{b["ours_ms"]:.1f} | {b["twin_model"]} | {b["twin_mode"]} | {b["twin_ms"]:.1f} | '
+              f'**{b["speed_ratio"]:.2f}x** |' for b in best_against_best(rows)]
     return '\n'.join(lines)
 
 
@@ -80,7 +124,8 @@ def format_profiles(rows: Sequence[dict]) -> str:
         if 'profile' not in row:
             continue
         profile = row['profile']
-        parts.append(f'**{row["case"]} {row["size"][0]}x{row["size"][1]}, {row["mode"]}: {row["speed_ratio"]:.2f}x.** '
+        parts.append(f'**{row["case"]} {row["size"][0]}x{row["size"][1]}, {row["mode"]}, {row["threads"]} thread(s): '
+                     f'{row["speed_ratio"]:.2f}x.** '
                      f'Profiled op time {profile["ours_total_ms"]:.1f} ms (GhostNetV2) vs '
                      f'{profile["twin_total_ms"]:.1f} ms ({row["twin_model"]}); largest excess: '
                      f'`{profile["largest_excess_op"]}` (+{profile["largest_excess_ms"]:.1f} ms).\n\n'
@@ -96,15 +141,17 @@ def format_int8(rows: Sequence[dict]) -> str:
     Args:
         rows: Inference rows; those of :data:`.modes.INT8_MODE` are compared with their float rows.
     """
-    float_rows = {r['case']: r for r in rows if r['mode'] == 'onnxruntime'}
+    float_rows = {(r['case'], r['threads']): r for r in rows if r['mode'] == 'onnxruntime'}
     lines = []
     for row in rows:
         if row['mode'] != INT8_MODE:
             continue
-        float_ms = {which: float_rows[row['case']][which]['median_ms'] for which in ('ghostnetv2', 'twin')}
+        float_row = float_rows[row['case'], row['threads']]
+        float_ms = {which: float_row[which]['median_ms'] for which in ('ghostnetv2', 'twin')}
         change = {which: f'{ms:.1f} ms float -> {row[which]["median_ms"]:.1f} ms int8 '
                          f'(**{ms / row[which]["median_ms"]:.2f}x**)' for which, ms in float_ms.items()}
-        lines.append(f'- {row["case"]} {row["size"][0]}x{row["size"][1]}: GhostNetV2 {change["ghostnetv2"]}; '
+        lines.append(f'- {row["case"]} {row["size"][0]}x{row["size"][1]}, {row["threads"]} thread(s): '
+                     f'GhostNetV2 {change["ghostnetv2"]}; '
                      f'{row["twin_model"]} {change["twin"]}.')
     return '\n'.join(lines)
 
@@ -115,7 +162,7 @@ def shortfalls(rows: Sequence[dict]) -> List[str]:
     Args:
         rows: Inference rows.
     """
-    return [f'{r["case"]} {r["mode"]} {r["speed_ratio"]:.2f}x' for r in rows
+    return [f'{r["case"]} {r["mode"]} ({r["threads"]} thread(s)) {r["speed_ratio"]:.2f}x' for r in rows
             if MODES[r['mode']].target and r['speed_ratio'] < 1.0]
 
 
@@ -176,7 +223,7 @@ def report(results: dict, selected: Sequence[Case]) -> str:
     short = shortfalls(rows)
     int8 = format_int8(rows)
     profiled: Dict[str, List[str]] = {}  # the target modes by the profiler of their runtime
-    for name in targets:
+    for name in (name for name in targets if MODES[name].runtime in PROFILERS):
         profiled.setdefault(PROFILERS[MODES[name].runtime], []).append(name)
     sections = [
         '# Benchmarks: GhostNetV2 models against their MobileNetV2 twins',
@@ -199,10 +246,15 @@ def report(results: dict, selected: Sequence[Case]) -> str:
         format_inference(rows),
         format_terms(INFERENCE_TERMS),
         f'Rows of the target modes ({", ".join(targets)}) below 1.0x: {", ".join(short) if short else "none"}.',
+        '### Fastest runtime against fastest runtime',
+        "Per model and thread count, each contender's fastest mode among those whose outputs equal eager's "
+        f'(relative difference below {SAME_OUTPUT:g}); speed ratio = twin time / GhostNetV2 time.',
+        format_best(rows),
         int8 and f'**{INT8_MODE}** against the float `onnxruntime` rows (> 1: int8 faster):\n\n{int8}',
         '## Training step',
         f'`train_step` with SGD (lr {SGD["lr"]:g}, momentum {SGD["momentum"]:g}), with_cp '
-        f'{" and ".join(map(str, WITH_CP))}, each contender in a fresh process: median of '
+        f'{" and ".join(map(str, WITH_CP))}, each contender in a fresh process with '
+        f'{max(results["machine"]["threads"])} torch threads: median of '
         f'{settings["train_repeats"]} step(s) after {settings["train_warmup"]} untimed step(s).',
         format_train(results['train']) if results['train'] else 'Not run (--no-train).',
         format_terms(TRAIN_TERMS),
@@ -210,7 +262,8 @@ def report(results: dict, selected: Sequence[Case]) -> str:
         'Per-operator self time over one run ('
         + '; '.join(f'{profiler} for {", ".join(names)}' for profiler, names in profiled.items())
         + f') of the target-mode rows where GhostNetV2 is slower (all of them with `--profile-all`): the {TOP_OPS} '
-        "most expensive operators of GhostNetV2 beside the twin's figures for the same operator.",
+        "most expensive operators of GhostNetV2 beside the twin's figures for the same operator. Rows of the "
+        'other runtimes are not profiled.',
         format_profiles(rows) or 'No row was profiled.',
     ]
     return '\n\n'.join(section for section in sections if section) + '\n'

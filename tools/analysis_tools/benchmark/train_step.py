@@ -129,14 +129,15 @@ def run_child(spec: TrainSpec) -> dict:
 
 
 def run_train(case: Case, args: argparse.Namespace) -> Iterator[dict]:
-    """The train-step rows of one case, one per :data:`WITH_CP` value as it is measured.
+    """The train-step rows of one case, one per :data:`WITH_CP` value as it is measured, at the largest
+    thread count of ``--threads``.
 
     Args:
         case: The case (with ``train_batch``).
         args: The command line (:func:`.cli.parse_args`).
     """
     for with_cp in WITH_CP:
-        results = {which: run_child(TrainSpec(case.name, which, with_cp, args.smoke, args.threads,
+        results = {which: run_child(TrainSpec(case.name, which, with_cp, args.smoke, max(args.threads),
                                               args.train_warmup, args.train_repeats)) for which in ROW_KEYS}
         ours, twin = results['ours'], results['twin']
         yield dict(case=case.name, batch=case.train_batch, size=list(case.train_size), with_cp=with_cp,
