@@ -1,4 +1,4 @@
-"""The exact graph rewrites for onnxruntime (mmghost.deploy.graph_rewrites): the rewritten network computes
+"""The exact graph rewrites for onnxruntime and LiteRT (mmghost.deploy.graph_rewrites): the rewritten network computes
 what the folded one does (float64: to 1e-10), every rewritten ONNX graph gives the plain export's outputs in
 onnxruntime, the rewrites are where the module says, and the original model is left as it was."""
 import copy
@@ -9,11 +9,13 @@ import onnxruntime as ort
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from mmghost.deploy import TensorOutputs, export_onnx, fuse_model, rewrite_for_onnxruntime
-from mmghost.deploy.graph_rewrites import CHANNEL_ALIGN, SINGLE_CONV_MAX_IN, Layout, spread_conv
+from mmghost.deploy.graph_rewrites import (CHANNEL_ALIGN, SINGLE_CONV_MAX_IN, GatheredDFCAttention, Layout,
+                                           nearest_indices, rewrite_for_litert, spread_conv)
 from mmghost.models import GhostNetV2
-from mmghost.models.layers import GhostBottleneck, SqueezeExcite
+from mmghost.models.layers import DFCAttention, GhostBottleneck, SqueezeExcite
 from deploy_helpers import DETECTORS, SEGMENTOR, trained_model
 from tools_helpers import ROOT, run_tool
 
@@ -158,3 +160,22 @@ def test_odd_bottleneck_width_is_refused():
     block = nn.Sequential(GhostBottleneck(16, 32, 17)).eval()
     with pytest.raises(ValueError, match='got a bottleneck output of 17 channels'):
         rewrite_for_onnxruntime(block)
+
+
+@pytest.mark.parametrize('pooled,size', [(3, 7), (12, 25), (4, 8), (5, 5), (3, 10), (7, 15)])
+def test_nearest_indices_are_pytorchs(pooled, size):
+    source = torch.arange(float(pooled)).reshape(1, 1, pooled, 1)
+    expected = F.interpolate(source, size=(size, 1), mode='nearest').flatten().long()
+    assert torch.equal(nearest_indices(size, pooled), expected)
+
+
+def test_litert_rewrite_gathers_the_nearest_gates_only():
+    backbone = randomised(GhostNetV2(out_indices=(9, )))
+    rewritten = rewrite_for_litert(backbone)
+    gathered = [m for m in rewritten.modules() if isinstance(m, GatheredDFCAttention)]
+    assert len(gathered) == sum(isinstance(m, DFCAttention) for m in backbone.modules()) > 0
+    images = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(5))  # 7x7 gates pooled to 3x3
+    with torch.no_grad():
+        assert torch.equal(rewritten(images)[0], backbone(images)[0])
+    bilinear = GhostNetV2(attention_upsample='bilinear').eval()
+    assert not any(isinstance(m, GatheredDFCAttention) for m in rewrite_for_litert(bilinear).modules())

@@ -14,6 +14,7 @@ from mmcv.ops import nms as mmcv_nms
 import mmghost_runtime as runtime
 from mmghost.deploy import TensorOutputs, export_ncnn, export_network
 from mmghost.deploy.network_metadata import head_metadata, preprocess_metadata
+from mmghost.models import GhostNetV2
 from mmghost_runtime.detection import decode, filter_scores_and_topk, grid_priors, nms
 from mmghost_runtime.predict import network_class_map
 from mmghost_runtime.preprocess import normalize, prepare
@@ -111,6 +112,23 @@ def test_litert_file_refuses_another_size(tmp_path, det_images):
     deployed.metadata = metadata
     with pytest.raises(ValueError, match=r'prepared image is \d+x\d+, larger than the fixed 320x320 input'):
         runtime.detect(deployed, large)
+
+
+@pytest.mark.parametrize('backend', NETWORK_BACKENDS)
+def test_backbone_file_matches_pytorch_where_the_gate_is_not_a_2x_up_sampling(tmp_path, backend):
+    """At 224x224 the stride-32 DFC gates go from 3x3 to 7x7, where LiteRT's own nearest resize repeats other
+    rows than PyTorch (relative error 5e-3 before the export gathered PyTorch's indices)."""
+    backbone = GhostNetV2(out_indices=(9, )).eval()
+    for module in backbone.modules():  # random statistics, so that every gate matters
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_var.uniform_(0.5, 2.0)
+            module.bias.data.uniform_(-0.5, 0.5)
+    path = export_network(backbone, None, backend, str(tmp_path / 'm.onnx'), (224, 224))
+    images = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        expected = backbone(images)[0].numpy()
+    actual = runtime.open_model(path, backend, require_metadata=False).run(images.numpy())[0]
+    assert float(np.abs(actual - expected).max() / np.abs(expected).max()) < 1e-4
 
 
 def test_ncnn_export_needs_a_second_size(tmp_path, det_images):

@@ -1,4 +1,6 @@
-"""Exact rewrites of a BN-folded GhostNetV2 for onnxruntime's CPU provider, applied to a copy before export.
+"""Exact rewrites of GhostNetV2 for a runtime, applied to a copy before export: for LiteRT, the DFC gate's
+nearest up-sampling as an index gather (:func:`rewrite_for_litert`); for onnxruntime's CPU provider, the
+rewrites below (:func:`rewrite_for_onnxruntime`).
 
 The trained network and its checkpoints do not change: :func:`rewrite_for_onnxruntime` builds new convs from
 the folded weights. Each rewrite computes the same function (to float rounding) with a graph that onnxruntime
@@ -21,14 +23,14 @@ runs those Resizes blocked; in dynamic graphs a constant scale is wrong at odd s
 import copy
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmghost.models.layers import GhostBottleneck, GhostModule, SqueezeExcite
+from mmghost.models.layers import DFCAttention, GhostBottleneck, GhostModule, SqueezeExcite
 from .fuse import fuse_model
 
 REWRITTEN_BACKENDS = ('onnxruntime', )  # in OpenVINO, ncnn, MNN and eager PyTorch the rewrites do not pay
@@ -194,6 +196,52 @@ def _rewrite_bottleneck(block: GhostBottleneck) -> None:
     ghost2_in = ghost2.primary_conv[0].in_channels
     block.ghost2 = RewrittenGhostModule(ghost2, Layout.ghost(ghost2.out_channels, ghost2.primary_conv[0].out_channels),
                                         in_layout=layout, single_conv=ghost2_in <= SINGLE_CONV_MAX_IN)
+
+
+def nearest_indices(out_size: int, in_size: int) -> Tensor:
+    """The source index of each output index in PyTorch's ``nearest`` up-sampling: ``floor(i * scale)`` with
+    the float32 scale ``in_size / out_size``, as its CPU kernel computes it."""
+    scale = torch.tensor(in_size, dtype=torch.float32) / out_size
+    return torch.floor(torch.arange(out_size, dtype=torch.float32) * scale).long().clamp(max=in_size - 1)
+
+
+class GatheredDFCAttention(nn.Module):
+    """A DFC gate whose ``nearest`` up-sampling is an index gather with PyTorch's source indices.
+
+    LiteRT's nearest resize maps pixel centres: from a 3x3 pooled gate to a 7x7 map it repeats other rows
+    than PyTorch does (the gate of a 7x7 stride-32 map, at 224x224 input). A gather of PyTorch's indices
+    (constants in a fixed-size file) gives PyTorch's values.
+
+    Args:
+        module: The :class:`DFCAttention` (``upsample_mode='nearest'``).
+    """
+
+    def __init__(self, module: DFCAttention) -> None:
+        super().__init__()
+        self.attention = copy.deepcopy(module)
+
+    def forward(self, x: Tensor, size: Tuple[int, int]) -> Tensor:
+        gate = self.attention.pooled_gate(x)
+        rows, cols = (nearest_indices(int(out), int(pooled)) for out, pooled in zip(size, gate.shape[-2:]))
+        return gate.index_select(2, rows).index_select(3, cols)
+
+
+def rewrite_for_litert(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose DFC gates up-sample by :class:`GatheredDFCAttention` (bilinear ones are kept:
+    LiteRT's bilinear resize matches PyTorch's).
+
+    Args:
+        model: A backbone, detector or segmentor, in eval mode.
+
+    Returns:
+        The rewritten copy; ``model`` is unchanged.
+    """
+    rewritten = copy.deepcopy(model)
+    for module in list(rewritten.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, DFCAttention) and child.upsample_mode == 'nearest':
+                setattr(module, name, GatheredDFCAttention(child))
+    return rewritten
 
 
 def rewrite_for_onnxruntime(model: nn.Module) -> nn.Module:

@@ -1,7 +1,9 @@
-"""LiteRT (TFLite) files by litert-torch: fp32, with the example's input size fixed."""
+"""LiteRT (TFLite) files by litert-torch: fp32, with the example's input size fixed, DFC gates up-sampled by
+an index gather (:func:`rewrite_for_litert`)."""
 import torch.nn as nn
 from torch import Tensor
 
+from .graph_rewrites import rewrite_for_litert
 from .onnx_export import TensorOutputs
 
 
@@ -12,7 +14,7 @@ def export_litert(model: nn.Module, example: Tensor, path: str) -> int:
         The number of outputs (``output_0``, ``output_1``, ... of the file's signature).
     """
     import litert_torch  # the optional [deploy-mobile] extra
-    wrapped = TensorOutputs(model).eval()
+    wrapped = TensorOutputs(rewrite_for_litert(model)).eval()
     converted = litert_torch.convert(wrapped, (example, ))
     converted.export(path)
     return len(wrapped(example))

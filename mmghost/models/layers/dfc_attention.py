@@ -72,10 +72,21 @@ class DFCAttention(nn.Module):
         Returns:
             The gate in (0, 1), (N, C_out, H_out, W_out).
         """
+        align = False if self.upsample_mode == 'bilinear' else None
+        return F.interpolate(self.pooled_gate(x), size=size, mode=self.upsample_mode, align_corners=align)
+
+    def pooled_gate(self, x: Tensor) -> Tensor:
+        """The gate at the pooled resolution, before the up-sampling.
+
+        Args:
+            x: The Ghost module's input, (N, C_in, H, W).
+
+        Returns:
+            The gate in (0, 1), (N, C_out, H // (2 * dilation), W // (2 * dilation)).
+        """
         # A side shorter than the pooling window (inputs near 32 px) is pooled whole.
         kernel = tuple(min(2 * self.dilation, side) for side in x.shape[-2:])
         gate = F.avg_pool2d(x, kernel_size=kernel, stride=kernel)
         for layer in self.children():  # after BN folding the norm layers are nn.Identity
             gate = layer(gate)
-        align = False if self.upsample_mode == 'bilinear' else None
-        return F.interpolate(gate.sigmoid(), size=size, mode=self.upsample_mode, align_corners=align)
+        return gate.sigmoid()
