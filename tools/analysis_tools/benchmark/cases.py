@@ -125,10 +125,11 @@ def cases(smoke: bool) -> List[Case]:
     mmseg_d8 = 'mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py'
     os16 = {'backbone.strides': (1, 2, 2, 2, 1, 1, 1), 'backbone.dilations': (1, 1, 1, 1, 1, 2, 2),
             'decode_head.dilations': (1, 6, 12, 18)}
+    backbones = dict(ours=Model('GhostNetV2', backbone=dict(type='GhostNetV2', out_indices=(9, ))),
+                     twin=Model('MobileNetV2 twin', backbone=dict(type='MobileNetV2', out_indices=(7, ))))
     return [
-        Case('backbone', Model('GhostNetV2', backbone=dict(type='GhostNetV2', out_indices=(9, ))),
-             Model('MobileNetV2 twin', backbone=dict(type='MobileNetV2', out_indices=(7, ))), px((224, 224)),
-             task='backbone'),
+        Case('backbone', backbones['ours'], backbones['twin'], px((224, 224)), task='backbone'),
+        Case('backbone-320', backbones['ours'], backbones['twin'], px((320, 320)), task='backbone'),
         Case('RetinaNet', ours('retinanet_ghostnetv2_coco.py'),
              mobilenet_twin_of(config('retinanet_ghostnetv2_coco.py')), px((800, 1333)), heavy=True,
              train_batch=2, train_size=px((800, 1333))),
