@@ -50,11 +50,6 @@ class Layout:
     width: int
 
     @classmethod
-    def dense(cls, channels: int) -> 'Layout':
-        """The layout of a map without extra channels."""
-        return cls(torch.arange(channels), channels)
-
-    @classmethod
     def ghost(cls, out_channels: int, half_width: int) -> 'Layout':
         """A Ghost module's output, each half (primary, cheap) starting a slot of ``half_width`` channels."""
         half = math.ceil(out_channels / 2)
@@ -137,8 +132,7 @@ class RewrittenGhostModule(nn.Module):
             self.primary_conv = nn.Sequential(spread_conv(primary, layout, in_layout), act)
             self.cheap_operation = nn.Sequential(spread_conv(depthwise, layout), cheap_act)
         else:
-            half_layout = Layout.dense(half) if layout.width == 2 * half else Layout(
-                torch.arange(half), layout.width // 2)
+            half_layout = Layout(torch.arange(half), layout.width // 2)
             self.primary_conv = nn.Sequential(spread_conv(conv, half_layout, in_layout), act)
             self.cheap_operation = nn.Sequential(spread_conv(cheap, half_layout), cheap_act)
         self.single_conv = single_conv

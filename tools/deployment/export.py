@@ -93,9 +93,9 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> Tuple[torch.nn.M
     path = backend_path(args.out, args.backend)
     if args.part == 'model' and args.backend in END_TO_END_BACKENDS:
         metadata = model_metadata(Config.fromfile(args.config), model)
-        if args.backend in REWRITTEN_BACKENDS and not args.no_rewrite:
-            model = rewrite_for_onnxruntime(model)
-        export_end_to_end(model, args.out, metadata, example_hw=args.shape, dynamic=not args.static)
+        rewrite = args.backend in REWRITTEN_BACKENDS and not args.no_rewrite
+        exported = rewrite_for_onnxruntime(model) if rewrite else model  # --verify compares with the model itself
+        export_end_to_end(exported, args.out, metadata, example_hw=args.shape, dynamic=not args.static)
         if args.backend == 'openvino':
             export_openvino(args.out, path)
         reference, end_to_end_graph = end_to_end(model), True

@@ -13,7 +13,7 @@ from mmghost.deploy import (TensorOutputs, export_network, export_onnx, fuse_mod
 from mmghost_runtime import open_model
 from .cases import ROW_KEYS, Case
 from .modes import INT8_MODE, MODES, modes_of
-from .runtimes import (PROFILERS, OpTimes, compare_ops, cpu_session, int8_session, onnxruntime_profile, session_runner,
+from .runtimes import (OpTimes, compare_ops, cpu_session, int8_session, onnxruntime_profile, session_runner,
                        torch_profile)
 from .timing import synchronized, time_interleaved
 
@@ -187,8 +187,7 @@ def measure(case: Case, contenders: Dict[str, Contender], mode: str, threads: in
                             rel_diff_vs_eager=differences[which]) for which, key in ROW_KEYS.items()})
     row['speed_ratio'] = row['twin']['median_ms'] / row['ghostnetv2']['median_ms']
     row['mac_ratio'] = row['ghostnetv2']['macs'] / row['twin']['macs']
-    profiled = MODES[mode].target and MODES[mode].runtime in PROFILERS
-    if args.device == 'cpu' and profiled and (row['speed_ratio'] < 1.0 or args.profile_all):
+    if args.device == 'cpu' and MODES[mode].profiled and (row['speed_ratio'] < 1.0 or args.profile_all):
         row['profile'] = compare_ops(contenders['ours'].profile(mode, threads),
                                      contenders['twin'].profile(mode, threads))
     return row

@@ -5,7 +5,7 @@ The inference rows, the profiles and the report's descriptions of the modes all 
 from dataclasses import dataclass
 from typing import Dict, List
 
-from .runtimes import CALIBRATION_BATCHES, QUANTIZATION
+from .runtimes import CALIBRATION_BATCHES, PROFILERS, QUANTIZATION
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,11 @@ class Mode:
     description: str
     target: bool = False
     optional: bool = False
+
+    @property
+    def profiled(self) -> bool:
+        """A target mode whose runtime has a per-operator profiler here: its shortfall rows are profiled."""
+        return self.target and self.runtime in PROFILERS
 
 
 INT8_MODE = 'onnxruntime int8'

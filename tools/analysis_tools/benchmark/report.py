@@ -223,7 +223,7 @@ def report(results: dict, selected: Sequence[Case]) -> str:
     short = shortfalls(rows)
     int8 = format_int8(rows)
     profiled: Dict[str, List[str]] = {}  # the target modes by the profiler of their runtime
-    for name in (name for name in targets if MODES[name].runtime in PROFILERS):
+    for name in (name for name in targets if MODES[name].profiled):
         profiled.setdefault(PROFILERS[MODES[name].runtime], []).append(name)
     sections = [
         '# Benchmarks: GhostNetV2 models against their MobileNetV2 twins',
