@@ -42,17 +42,45 @@ def test_retinanet_twin_differs_only_in_the_backbone():
 
 
 def test_fast_models_run_until_each_has_run_min_seconds(monkeypatch):
-    """On a simulated clock: 10 ms and 2 ms models alternate until the faster one has run 0.2 s."""
+    """On a simulated clock: 10 ms and 2 ms models take turns until each has run 0.2 s."""
     timing = bench('timing')
     clock = [0.0]
     monkeypatch.setattr(timing.time, 'perf_counter', lambda: clock[0])
+    monkeypatch.setattr(timing.time, 'sleep', lambda seconds: clock.__setitem__(0, clock[0] + seconds))
     runners = {'slow': lambda: clock.__setitem__(0, clock[0] + 0.010),
                'fast': lambda: clock.__setitem__(0, clock[0] + 0.002)}
     results = timing.time_interleaved(runners, 0, 3, min_seconds=0.2)
-    assert results['fast']['repeats'] == results['slow']['repeats'] == 100
+    assert (results['slow']['repeats'], results['fast']['repeats']) == (20, 100)
     assert results['slow']['median_ms'] == pytest.approx(10) and results['fast']['median_ms'] == pytest.approx(2)
     assert timing.time_interleaved(runners, 0, 3)['slow']['repeats'] == 3
     assert timing.time_interleaved(runners, 0, 3, min_seconds=60, max_repeats=50)['fast']['repeats'] == 50
+
+
+def test_runners_take_turns_in_blocks_after_an_idle_pause(monkeypatch):
+    """Each runner runs alone for a block of block_seconds, and the process sleeps before every block; the
+    pause is not in any runner's times."""
+    timing = bench('timing')
+    clock, events = [0.0], []
+
+    def sleep(seconds: float) -> None:
+        events.append('pause')
+        clock[0] += seconds
+
+    def runner(name: str, seconds: float):
+        def run() -> None:
+            events.append(name)
+            clock[0] += seconds
+        return run
+
+    monkeypatch.setattr(timing.time, 'perf_counter', lambda: clock[0])
+    monkeypatch.setattr(timing.time, 'sleep', sleep)
+    # binary fractions of a second, so that the simulated clock adds up exactly
+    results = timing.time_interleaved({'a': runner('a', 1 / 128), 'b': runner('b', 1 / 32)}, 0, 1,
+                                      min_seconds=1 / 8, block_seconds=1 / 16, settle_seconds=1.0)
+    assert events == (['pause'] + ['a'] * 8 + ['pause'] + ['b'] * 2) * 2
+    assert results['a'] == dict(median_ms=pytest.approx(1000 / 128), p25_ms=pytest.approx(1000 / 128),
+                                p75_ms=pytest.approx(1000 / 128), repeats=16)
+    assert results['b']['repeats'] == 4 and results['b']['median_ms'] == pytest.approx(1000 / 32)
 
 
 @pytest.fixture(scope='module')

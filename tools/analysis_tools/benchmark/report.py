@@ -8,7 +8,7 @@ from typing import Dict, List, Mapping, Sequence
 from .cases import Case
 from .modes import INT8_MODE, MODES, float_modes
 from .runtimes import PROFILERS, TOP_OPS
-from .timing import MAX_REPEATS
+from .timing import BLOCK_SECONDS, MAX_REPEATS, SETTLE_SECONDS
 from .train_step import SGD, WITH_CP
 
 SAME_OUTPUT = 1e-3  # a mode's output differs from eager at this relative difference or more
@@ -231,8 +231,9 @@ def report(results: dict, selected: Sequence[Case]) -> str:
         '## Machine and settings',
         format_keys(results['machine']),
         format_keys(settings),
-        'Both contenders of a row alternate run by run in the same process: compare the ratios, not absolute '
-        'times across runs.',
+        f'Both contenders of a row take turns in the same process, in blocks of {BLOCK_SECONDS:g} s each after an '
+        f'idle pause of {SETTLE_SECONDS:g} s (so that neither runs while the other\'s runtime threads still spin), '
+        'with the runtimes\' default threading: compare the ratios, not absolute times across runs.',
         '## Contenders',
         "Each GhostNetV2 model against a twin with the same neck and head and mmdet's/mmseg's MobileNetV2 as "
         'backbone; batch 1, random weights and BatchNorm statistics.',
