@@ -103,6 +103,8 @@ def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
     for row in rows:
         for which in ('ghostnetv2', 'twin'):
             assert row[which]['median_ms'] > 0 and row[which]['macs'] > 0 and row[which]['params'] > 0
+            backbone_share = row[which]['backbone_macs'] / row[which]['macs']
+            assert backbone_share == 1 if row['case'].startswith('backbone') else 0 < backbone_share < 1
             # deploy (folded BN, channels_last) and every runtime's file compute what eager computes, for both
             assert row[which]['rel_diff_vs_eager'] < 1e-3, (row['case'], row['mode'], which)
         assert row['speed_ratio'] == pytest.approx(row['twin']['median_ms'] / row['ghostnetv2']['median_ms'])
@@ -204,10 +206,18 @@ def test_cuda_device_needs_a_gpu_and_inference_only(monkeypatch, capsys):
 def test_fastest_against_fastest_takes_only_modes_that_reproduce_eager():
     def row(mode, ours_ms, twin_ms, ours_diff=0.0):
         return dict(case='backbone', threads=1, size=[224, 224], mode=mode, twin_model='MobileNetV2 twin',
-                    ghostnetv2=dict(median_ms=ours_ms, rel_diff_vs_eager=ours_diff),
-                    twin=dict(median_ms=twin_ms, rel_diff_vs_eager=0.0))
+                    ghostnetv2=dict(median_ms=ours_ms, rel_diff_vs_eager=ours_diff, macs=100, backbone_macs=100),
+                    twin=dict(median_ms=twin_ms, rel_diff_vs_eager=0.0, macs=150, backbone_macs=150))
     rows = [row('onnxruntime', 10.0, 12.0), row('ncnn', 8.0, 9.0, ours_diff=0.1), row('onnxruntime int8', 1.0, 1.0)]
     [best] = bench('report').best_against_best(rows)
     chosen = (best['ours_mode'], best['ours_ms'], best['twin_mode'], best['twin_ms'])
     assert chosen == ('onnxruntime', 10.0, 'ncnn', 9.0)
     assert best['speed_ratio'] == pytest.approx(0.9)
+    assert best['ceiling'] is None  # a bare backbone: nothing outside it
+
+
+def test_ceiling_is_the_twin_against_ghostnetv2_without_its_backbone():
+    report = bench('report')
+    # RetinaNet-like: the backbone is 2% of GhostNetV2's MACs, so even a free backbone gains at most 1.04x
+    assert report.ceiling(dict(macs=162.0, backbone_macs=3.5), dict(macs=165.5)) == pytest.approx(165.5 / 158.5)
+    assert report.ceiling(dict(macs=10.0, backbone_macs=10.0), dict(macs=12.0)) is None

@@ -3,7 +3,7 @@
 The modes come from :data:`.modes.MODES`, the contenders from :mod:`.cases`, the machine, the command and
 the settings from the results themselves.
 """
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from .cases import Case
 from .modes import INT8_MODE, MODES, float_modes
@@ -75,8 +75,21 @@ def best_against_best(rows: Sequence[dict]) -> List[dict]:
         best.append(dict(case=case, threads=threads, size=ours['size'], twin_model=ours['twin_model'],
                          ours_mode=ours['mode'], ours_ms=ours['ghostnetv2']['median_ms'], twin_mode=twin['mode'],
                          twin_ms=twin['twin']['median_ms'],
-                         speed_ratio=twin['twin']['median_ms'] / ours['ghostnetv2']['median_ms']))
+                         speed_ratio=twin['twin']['median_ms'] / ours['ghostnetv2']['median_ms'],
+                         ceiling=ceiling(ours['ghostnetv2'], ours['twin'])))
     return best
+
+
+def ceiling(ours: Mapping[str, float], twin: Mapping[str, float]) -> Optional[float]:
+    """The speed ratio GhostNetV2 would reach with a backbone that took no time, at the twin's time per MAC:
+    twin MACs / GhostNetV2's MACs outside the backbone. None for a bare backbone.
+
+    Args:
+        ours: GhostNetV2's entry of a row (``macs``, ``backbone_macs``).
+        twin: The twin's entry of the same row (``macs``).
+    """
+    rest = ours['macs'] - ours['backbone_macs']
+    return twin['macs'] / rest if rest > 0 else None
 
 
 def format_best(rows: Sequence[dict]) -> str:
@@ -86,10 +99,11 @@ def format_best(rows: Sequence[dict]) -> str:
         rows: Inference rows.
     """
     lines = ['| model | input | threads | GhostNetV2: fastest mode | ms | twin | twin: fastest mode | ms | '
-             'speed ratio |', '|---|---|---|---|---|---|---|---|---|']
+             'speed ratio | ceiling |', '|---|---|---|---|---|---|---|---|---|---|']
     lines += [f'| {b["case"]} | {b["size"][0]}x{b["size"][1]} | {b["threads"]} | {b["ours_mode"]} | '
               f'{b["ours_ms"]:.1f} | {b["twin_model"]} | {b["twin_mode"]} | {b["twin_ms"]:.1f} | '
-              f'**{b["speed_ratio"]:.2f}x** |' for b in best_against_best(rows)]
+              f'**{b["speed_ratio"]:.2f}x** | {"-" if b["ceiling"] is None else format(b["ceiling"], ".2f") + "x"} |'
+              for b in best_against_best(rows)]
     return '\n'.join(lines)
 
 
@@ -249,7 +263,10 @@ def report(results: dict, selected: Sequence[Case]) -> str:
         f'Rows of the target modes ({", ".join(targets)}) below 1.0x: {", ".join(short) if short else "none"}.',
         '### Fastest runtime against fastest runtime',
         "Per model and thread count, each contender's fastest mode among those whose outputs equal eager's "
-        f'(relative difference below {SAME_OUTPUT:g}); speed ratio = twin time / GhostNetV2 time.',
+        f'(relative difference below {SAME_OUTPUT:g}); speed ratio = twin time / GhostNetV2 time. **ceiling**: '
+        "the speed ratio GhostNetV2 would reach if its backbone took no time and its neck and head ran at the twin's "
+        'time per multiply-add (twin MACs / GhostNetV2 MACs outside the backbone); a detector or segmentor whose '
+        'ceiling is below a target cannot reach it by a faster backbone.',
         format_best(rows),
         int8 and f'**{INT8_MODE}** against the float `onnxruntime` rows (> 1: int8 faster):\n\n{int8}',
         '## Training step',
