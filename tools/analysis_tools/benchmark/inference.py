@@ -185,9 +185,9 @@ def measure(case: Case, contenders: Dict[str, Contender], mode: str, threads: in
     del runners
     size = list(contenders['ours'].images.shape[-2:])
     row = dict(case=case.name, size=size, mode=mode, threads=threads, twin_model=case.twin.label,
-               **{key: dict(results[which], macs=contenders[which].macs, backbone_macs=contenders[which].backbone_macs,
-                            params=contenders[which].params, rel_diff_vs_eager=differences[which])
-                  for which, key in ROW_KEYS.items()})
+               **{key: dict(results[which], macs=contenders[which].macs,
+                            backbone_macs=contenders[which].backbone_macs, params=contenders[which].params,
+                            rel_diff_vs_eager=differences[which]) for which, key in ROW_KEYS.items()})
     row['speed_ratio'] = row['twin']['median_ms'] / row['ghostnetv2']['median_ms']
     row['mac_ratio'] = row['ghostnetv2']['macs'] / row['twin']['macs']
     if args.device == 'cpu' and MODES[mode].profiled and (row['speed_ratio'] < 1.0 or args.profile_all):

@@ -81,8 +81,8 @@ def best_against_best(rows: Sequence[dict]) -> List[dict]:
 
 
 def ceiling(ours: Mapping[str, float], twin: Mapping[str, float]) -> Optional[float]:
-    """The speed ratio GhostNetV2 would reach with a backbone that took no time, at the twin's time per MAC:
-    twin MACs / GhostNetV2's MACs outside the backbone. None for a bare backbone.
+    """An estimate of the speed ratio GhostNetV2 would reach with a backbone that took no time and the rest at the
+    twin's time per MAC: twin MACs / GhostNetV2's MACs outside the backbone. None for a bare backbone.
 
     Args:
         ours: GhostNetV2's entry of a row (``macs``, ``backbone_macs``).
@@ -265,8 +265,9 @@ def report(results: dict, selected: Sequence[Case]) -> str:
         "Per model and thread count, each contender's fastest mode among those whose outputs equal eager's "
         f'(relative difference below {SAME_OUTPUT:g}); speed ratio = twin time / GhostNetV2 time. **ceiling**: '
         "the speed ratio GhostNetV2 would reach if its backbone took no time and its neck and head ran at the twin's "
-        'time per multiply-add (twin MACs / GhostNetV2 MACs outside the backbone); a detector or segmentor whose '
-        'ceiling is below a target cannot reach it by a faster backbone.',
+        'time per multiply-add (twin MACs / GhostNetV2 MACs outside the backbone). An estimate, not a bound (the '
+        'time per multiply-add differs between operators): a model whose ceiling is near or below a target will '
+        'not reach it by a faster backbone.',
         format_best(rows),
         int8 and f'**{INT8_MODE}** against the float `onnxruntime` rows (> 1: int8 faster):\n\n{int8}',
         '## Training step',
