@@ -48,8 +48,9 @@ class Contender:
         self.eager = TensorOutputs(model).eval()
         self.images = images
         self.macs = conv_linear_macs(model, lambda: self.eager(images))
-        backbone = getattr(model, 'backbone', model)  # a bare backbone is all backbone
-        self.backbone_macs = conv_linear_macs(backbone, lambda: self.eager(images))
+        # a detector's or segmentor's tensor forward feeds ``images`` to its backbone as they are
+        backbone = getattr(model, 'backbone', None)
+        self.backbone_macs = self.macs if backbone is None else conv_linear_macs(backbone, lambda: backbone(images))
         self.params = sum(p.numel() for p in model.parameters())
         with torch.inference_mode():
             self.reference = self.eager(images)
