@@ -38,6 +38,18 @@ runpy.run_path(sys.argv[0], run_name='__main__')
 CLASSIFIERS = ('retina_cls', 'rtm_cls', 'convs_pred', 'conv_seg')  # the heads' class-score convs
 
 
+def randomised(model: nn.Module, seed: int = 0) -> nn.Module:
+    """``model`` in eval mode with random BatchNorm statistics and affine parameters, so folding matters."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5, generator=generator)
+            module.running_var.uniform_(0.5, 2.0, generator=generator)
+            module.weight.data.uniform_(0.5, 1.5, generator=generator)
+            module.bias.data.uniform_(-0.5, 0.5, generator=generator)
+    return model.eval()
+
+
 def trained_ish(model: nn.Module, images: list, seed: int = 0, logit_std: float = 0.5) -> nn.Module:
     """Give a freshly initialised model the score spread of a trained one, without training.
 

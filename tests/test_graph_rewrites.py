@@ -9,27 +9,15 @@ import onnxruntime as ort
 import pytest
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmghost.deploy import TensorOutputs, export_onnx, fuse_model, rewrite_for_onnxruntime
-from mmghost.deploy.graph_rewrites import (CHANNEL_ALIGN, SINGLE_CONV_MAX_IN, GatheredDFCAttention, Layout,
-                                           nearest_indices, rewrite_for_litert, spread_conv)
+from mmghost.deploy.gate_upsampling import GatheredDFCAttention, StaticDFCAttention
+from mmghost.deploy.graph_rewrites import (CHANNEL_ALIGN, RESIDUAL_PAD_MAX, SINGLE_CONV_MAX_IN, Layout,
+                                           RewrittenGhostNetV2, residual_layout, rewrite_for_litert, spread_conv)
 from mmghost.models import GhostNetV2
 from mmghost.models.layers import DFCAttention, GhostBottleneck, SqueezeExcite
-from deploy_helpers import DETECTORS, SEGMENTOR, trained_model
+from deploy_helpers import DETECTORS, SEGMENTOR, randomised, trained_model
 from tools_helpers import ROOT, run_tool
-
-
-def randomised(model: nn.Module, seed: int = 0) -> nn.Module:
-    """``model`` in eval mode with random BatchNorm statistics and affine parameters, so folding matters."""
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5, generator=generator)
-            module.running_var.uniform_(0.5, 2.0, generator=generator)
-            module.weight.data.uniform_(0.5, 1.5, generator=generator)
-            module.bias.data.uniform_(-0.5, 0.5, generator=generator)
-    return model.eval()
 
 
 BACKBONES = {
@@ -39,11 +27,14 @@ BACKBONES = {
 }
 
 
+@pytest.mark.parametrize('static', [False, True], ids=['dynamic', 'static'])
 @pytest.mark.parametrize('kwargs', BACKBONES.values(), ids=BACKBONES.keys())
-def test_rewritten_backbone_computes_the_folded_backbone(kwargs):
+def test_rewritten_backbone_computes_the_folded_backbone(kwargs, static):
     backbone = randomised(GhostNetV2(out_indices=(2, 4, 6, 9), **kwargs))
     folded = fuse_model(copy.deepcopy(backbone)).double()
-    rewritten = rewrite_for_onnxruntime(backbone).double()
+    rewritten = rewrite_for_onnxruntime(backbone, static=static).double()
+    assert any(isinstance(m, StaticDFCAttention) for m in rewritten.modules()) == (
+        static and kwargs.get('attention_upsample', 'nearest') == 'nearest')
     images = torch.randn(1, 3, 96, 160, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected, actual = folded(images), rewritten(images)
@@ -62,19 +53,40 @@ def test_rewrite_leaves_the_model_unchanged():
 
 
 def test_rewrites_are_where_the_module_says():
-    rewritten = rewrite_for_onnxruntime(randomised(GhostNetV2()))
-    blocks = [m for m in rewritten.modules() if isinstance(m, GhostBottleneck)]
-    for block in blocks:
-        ghost1 = block.ghost1
-        single = ghost1.primary_conv[0].in_channels <= SINGLE_CONV_MAX_IN
-        assert ghost1.single_conv == single
+    backbone = randomised(GhostNetV2(out_indices=(4, 6)))
+    rewritten = rewrite_for_onnxruntime(backbone)
+    assert isinstance(rewritten, RewrittenGhostNetV2)
+    pairs = list(zip((m for m in backbone.modules() if isinstance(m, GhostBottleneck)),
+                     (m for m in rewritten.modules() if isinstance(m, GhostBottleneck))))
+    padded = 0
+    for original, block in pairs:
+        single = original.ghost1.primary_conv[0].in_channels <= SINGLE_CONV_MAX_IN
+        assert block.ghost1.single_conv == single
         if not single:  # each half in a slot of a multiple of CHANNEL_ALIGN channels
-            assert ghost1.primary_conv[0].out_channels % CHANNEL_ALIGN == 0
+            assert block.ghost1.primary_conv[0].out_channels % CHANNEL_ALIGN == 0
             if block.conv_dw is not None:
-                assert block.conv_dw.out_channels == ghost1.primary_conv[0].out_channels * 2
+                assert block.conv_dw.out_channels == block.ghost1.primary_conv[0].out_channels * 2
         assert block.ghost2.primary_conv[0].in_channels == block.ghost1.cheap_operation[0].out_channels * (
             1 if single else 2)
-    assert sum(b.ghost1.single_conv for b in blocks) == 4  # the blocks that read 16 or 24 channels
+        # The residual stream: ghost2's halves are padded where residual_layout says, and the next block reads it.
+        layout = residual_layout(original.ghost2.out_channels)
+        width = original.ghost2.out_channels if layout is None else layout.width
+        single2 = original.ghost2.primary_conv[0].in_channels <= SINGLE_CONV_MAX_IN  # computes both halves
+        assert block.ghost2.primary_conv[0].out_channels == (width if single2 else width // 2)
+        padded += layout is not None
+    assert sum(block.ghost1.single_conv for _, block in pairs) == 4  # the blocks that read 16 or 24 channels
+    assert padded == 8  # two outputs of 24 channels, four of 80, two of 112; not 16, 40 (halves 8, 20) or 160
+    assert sorted(rewritten.output_positions) == [6]  # stage 4 (40 channels) is dense, stage 6 (112) gathered
+
+
+@pytest.mark.parametrize('channels,width', [(16, None), (24, 32), (40, None), (80, 96), (112, 128), (160, None)])
+def test_residual_layout_pads_the_halves_where_it_is_cheap(channels, width):
+    layout = residual_layout(channels)
+    assert (layout and layout.width) == width
+    if layout is not None:
+        half = channels // 2
+        assert torch.equal(layout.positions, torch.cat([torch.arange(half), width // 2 + torch.arange(half)]))
+        assert width // 2 - half <= RESIDUAL_PAD_MAX * half
 
 
 def graph_ops(path) -> list:
@@ -123,6 +135,27 @@ def test_rewritten_onnx_graph_gives_the_plain_exports_outputs(tmp_path, det_imag
                             relative_difference(plain, exact))
 
 
+def resize_size_inputs(path) -> int:
+    """How many Resize nodes of the file take a ``sizes`` input (an up-sampling to a size, not by a scale)."""
+    return sum(node.op_type == 'Resize' and len(node.input) > 3 and node.input[3] != ''
+               for node in onnx.load(str(path)).graph.node)
+
+
+def test_static_rewrite_upsamples_every_gate_by_scales(tmp_path):
+    model = randomised(GhostNetV2(out_indices=(4, 6, 9)))
+    images = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(4))  # 7x7 gates from 3x3
+    export_onnx(fuse_model(copy.deepcopy(model)), images, tmp_path / 'plain.onnx', dynamic=False)
+    export_onnx(rewrite_for_onnxruntime(model, static=True), images, tmp_path / 'static.onnx', dynamic=False)
+    export_onnx(rewrite_for_onnxruntime(model), images, tmp_path / 'dynamic.onnx', dynamic=False)
+    gates = sum(isinstance(m, DFCAttention) for m in model.modules())
+    assert resize_size_inputs(tmp_path / 'dynamic.onnx') == gates > 0
+    assert resize_size_inputs(tmp_path / 'static.onnx') == 0
+    with torch.no_grad():
+        exact = [t.numpy() for t in TensorOutputs(fuse_model(copy.deepcopy(model)).double())(images.double())]
+    plain = session_outputs(tmp_path / 'plain.onnx', images)
+    assert_same_outputs(plain, session_outputs(tmp_path / 'static.onnx', images), relative_difference(plain, exact))
+
+
 def test_spread_conv_places_channels_and_refuses_grouped_convs():
     conv = nn.Conv2d(3, 4, 1)
     layout = Layout(torch.tensor([0, 2, 5, 6]), 8)
@@ -160,13 +193,6 @@ def test_odd_bottleneck_width_is_refused():
     block = nn.Sequential(GhostBottleneck(16, 32, 17)).eval()
     with pytest.raises(ValueError, match='got a bottleneck output of 17 channels'):
         rewrite_for_onnxruntime(block)
-
-
-@pytest.mark.parametrize('pooled,size', [(3, 7), (12, 25), (4, 8), (5, 5), (3, 10), (7, 15)])
-def test_nearest_indices_are_pytorchs(pooled, size):
-    source = torch.arange(float(pooled)).reshape(1, 1, pooled, 1)
-    expected = F.interpolate(source, size=(size, 1), mode='nearest').flatten().long()
-    assert torch.equal(nearest_indices(size, pooled), expected)
 
 
 def test_litert_rewrite_gathers_the_nearest_gates_only():

@@ -11,31 +11,48 @@ avoids the reorders in and out of it that a Concat of unaligned channel counts f
   output into a slot of a multiple of :data:`CHANNEL_ALIGN` channels; the extra channels have zero weights and
   zero bias, so they hold zeros. Every consumer inside the bottleneck (DFC gate, ``conv_dw``, SE, ``ghost2``)
   is rebuilt for that layout: depthwise convs get zero kernels there, 1x1 convs zero input columns.
+- **Aligned residual stream.** Inside a :class:`GhostNetV2`, a bottleneck output (``ghost2`` and the
+  shortcut) is laid out the same way where that adds at most :data:`RESIDUAL_PAD_MAX` of a half's channels
+  (24, 80 and 112 channels at width 1.0; not 40, whose halves would grow from 20 to 32), so that ``ghost2``'s
+  Concat, the residual Add and the next block's DFC pooling stay blocked. The next block reads the layout; the
+  stage outputs that the backbone returns are gathered back to dense channels.
 - **One depthwise conv instead of the Concat** in Ghost modules with at most :data:`SINGLE_CONV_MAX_IN`
   input channels (the high-resolution ones): the primary conv computes its rows twice, and one depthwise
   conv runs an identity kernel on the first copy and the cheap kernel on the second.
 - **SE squeeze by GlobalAveragePool** instead of ReduceMean.
+- **Fixed-size graphs only** (``static=True``): the DFC gate is up-sampled by an integer scale and, where the
+  map's side is not a multiple of the pooled side, a strided one-hot depthwise conv
+  (:class:`StaticDFCAttention`; 7 from 3, the last stage at 224x224 input). onnxruntime runs a Resize to a
+  non-multiple size unblocked, and the gated map with it.
 
-Tried and left out: expanding the SE scale to the map's shape before the multiply (the Expand runs unblocked:
-slower), and up-sampling the DFC gate by a constant scale of 2 in fixed-size graphs (onnxruntime already
-runs those Resizes blocked; in dynamic graphs a constant scale is wrong at odd sizes).
+Tried and left out, each slower or no faster in onnxruntime on this project's benchmark machine:
+- expanding the SE scale to the map's shape before the multiply: an Expand runs unblocked; an integer-scale
+  Resize runs blocked but gained nothing beyond noise;
+- ``ghost2`` as one depthwise conv too: doubling its primary conv costs more than the Concat (8% slower);
+- padding every residual half (20 to 32 as well): no faster than :data:`RESIDUAL_PAD_MAX`, with more MACs;
+- the odd-side gate as edge pad, scale 2 and crop: onnxruntime's Pad, Gather and Slice take 20-120 us each
+  on these small maps of 960 channels, more than the Resize they replace;
+- up-sampling the gate by a constant scale of 2 in dynamic graphs: wrong at odd sizes.
 """
 import copy
 import math
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from mmghost.models.backbones.ghostnetv2 import GhostNetV2
 from mmghost.models.layers import DFCAttention, GhostBottleneck, GhostModule, SqueezeExcite
 from .fuse import fuse_model
+from .gate_upsampling import GatheredDFCAttention, StaticDFCAttention
 
 REWRITTEN_BACKENDS = ('onnxruntime', )  # in OpenVINO, ncnn, MNN and eager PyTorch the rewrites do not pay
 CHANNEL_ALIGN = 16  # onnxruntime's NCHWc block on AVX-512; a multiple of the AVX2 block (8)
 SINGLE_CONV_MAX_IN = 24  # Ghost modules with this many input channels or fewer lose their Concat
+RESIDUAL_PAD_MAX = 0.34  # a bottleneck output's halves are padded when that adds at most this share
 
 
 @dataclass(frozen=True)
@@ -172,13 +189,36 @@ class RewrittenSqueezeExcite(nn.Module):
         return x * scale
 
 
-def _rewrite_bottleneck(block: GhostBottleneck) -> None:
+def _aligned(channels: int) -> int:
+    return -(-channels // CHANNEL_ALIGN) * CHANNEL_ALIGN
+
+
+def residual_layout(channels: int) -> Optional[Layout]:
+    """The layout of a bottleneck output of ``channels`` channels: each Ghost half in an aligned slot where
+    that adds at most :data:`RESIDUAL_PAD_MAX` of the half's channels, else None (dense)."""
+    half = math.ceil(channels / 2)
+    if _aligned(half) == half or _aligned(half) - half > RESIDUAL_PAD_MAX * half:
+        return None
+    return Layout.ghost(channels, _aligned(half))
+
+
+def _same_layout(a: Optional[Layout], b: Optional[Layout]) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.width == b.width and torch.equal(a.positions, b.positions)
+
+
+def _has_projection(block: GhostBottleneck) -> bool:
+    return isinstance(block.shortcut, nn.Sequential) and len(block.shortcut) > 0  # else an identity
+
+
+def _rewrite_bottleneck(block: GhostBottleneck, in_layout: Optional[Layout], out_layout: Optional[Layout]) -> None:
     ghost1 = block.ghost1
     in_channels = ghost1.primary_conv[0].in_channels
     single = in_channels <= SINGLE_CONV_MAX_IN
     half = ghost1.primary_conv[0].out_channels
-    layout = Layout.ghost(ghost1.out_channels, half if single else -(-half // CHANNEL_ALIGN) * CHANNEL_ALIGN)
-    block.ghost1 = RewrittenGhostModule(ghost1, layout, single_conv=single)
+    layout = Layout.ghost(ghost1.out_channels, half if single else _aligned(half))
+    block.ghost1 = RewrittenGhostModule(ghost1, layout, in_layout=in_layout, single_conv=single)
     if block.conv_dw is not None:
         block.conv_dw = spread_conv(block.conv_dw, layout)
     if block.se is not None:
@@ -187,37 +227,71 @@ def _rewrite_bottleneck(block: GhostBottleneck) -> None:
     if ghost2.out_channels % 2:
         raise ValueError(f'rewrite_for_onnxruntime needs even Ghost module widths, got a bottleneck output of '
                          f'{ghost2.out_channels} channels')
-    ghost2_in = ghost2.primary_conv[0].in_channels
-    block.ghost2 = RewrittenGhostModule(ghost2, Layout.ghost(ghost2.out_channels, ghost2.primary_conv[0].out_channels),
-                                        in_layout=layout, single_conv=ghost2_in <= SINGLE_CONV_MAX_IN)
+    ghost2_half = ghost2.primary_conv[0].out_channels
+    block.ghost2 = RewrittenGhostModule(ghost2, out_layout or Layout.ghost(ghost2.out_channels, ghost2_half),
+                                        in_layout=layout,
+                                        single_conv=ghost2.primary_conv[0].in_channels <= SINGLE_CONV_MAX_IN)
+    if _has_projection(block):  # depthwise conv, norm, 1x1 conv, norm (the norms folded)
+        block.shortcut[0] = spread_conv(block.shortcut[0], in_layout)
+        block.shortcut[2] = spread_conv(block.shortcut[2], out_layout, in_layout)
+    elif not _same_layout(in_layout, out_layout):
+        raise ValueError('an identity shortcut needs the same layout on both sides')
 
 
-def nearest_indices(out_size: int, in_size: int) -> Tensor:
-    """The source index of each output index in PyTorch's ``nearest`` up-sampling: ``floor(i * scale)`` with
-    the float32 scale ``in_size / out_size``, as its CPU kernel computes it."""
-    scale = torch.tensor(in_size, dtype=torch.float32) / out_size
-    return torch.floor(torch.arange(out_size, dtype=torch.float32) * scale).long().clamp(max=in_size - 1)
-
-
-class GatheredDFCAttention(nn.Module):
-    """A DFC gate whose ``nearest`` up-sampling is an index gather with PyTorch's source indices.
-
-    LiteRT's nearest resize maps pixel centres: from a 3x3 pooled gate to a 7x7 map it repeats other rows
-    than PyTorch does (the gate of a 7x7 stride-32 map, at 224x224 input). A gather of PyTorch's indices
-    (constants in a fixed-size file) gives PyTorch's values.
+class RewrittenGhostNetV2(nn.Module):
+    """A folded :class:`GhostNetV2` whose bottleneck outputs are in :func:`residual_layout`, with every
+    returned stage output dense again.
 
     Args:
-        module: The :class:`DFCAttention` (``upsample_mode='nearest'``).
+        backbone: The folded backbone.
     """
 
-    def __init__(self, module: DFCAttention) -> None:
+    def __init__(self, backbone: GhostNetV2) -> None:
         super().__init__()
-        self.attention = copy.deepcopy(module)
+        self.conv_stem, self.act1 = backbone.conv_stem, backbone.act1
+        self.out_indices = backbone.out_indices
+        self.blocks = backbone.blocks
+        layout, self.output_positions = None, {}
+        for index, stage in enumerate(self.blocks):
+            for block in stage:
+                if isinstance(block, GhostBottleneck):
+                    out_layout = residual_layout(block.ghost2.out_channels) if _has_projection(block) else layout
+                    _rewrite_bottleneck(block, layout, out_layout)
+                    layout = out_layout
+                else:  # the last stage's 1x1 ConvNormAct
+                    block.conv = spread_conv(block.conv, in_layout=layout)
+                    layout = None
+            if index in self.out_indices and layout is not None:
+                self.output_positions[index] = layout.positions
 
-    def forward(self, x: Tensor, size: Tuple[int, int]) -> Tensor:
-        gate = self.attention.pooled_gate(x)
-        rows, cols = (nearest_indices(int(out), int(pooled)) for out, pooled in zip(size, gate.shape[-2:]))
-        return gate.index_select(2, rows).index_select(3, cols)
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        x = self.act1(self.conv_stem(x))
+        outs = []
+        for index, stage in enumerate(self.blocks):
+            x = stage(x)
+            if index in self.out_indices:
+                positions = self.output_positions.get(index)
+                outs.append(x if positions is None else x.index_select(1, positions.to(x.device)))
+        return tuple(outs)
+
+
+def _replace(model: nn.Module, kind: type, make: Callable[[nn.Module], nn.Module]) -> nn.Module:
+    """``model`` with ``make(module)`` in place of every module of type ``kind`` in it (``model`` included)."""
+    if isinstance(model, kind):
+        return make(model)
+    for module in list(model.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, kind):
+                setattr(module, name, make(child))
+    return model
+
+
+def _gather_nearest(module: DFCAttention) -> nn.Module:
+    return GatheredDFCAttention(module) if module.upsample_mode == 'nearest' else module
+
+
+def _static_nearest(module: DFCAttention) -> nn.Module:
+    return StaticDFCAttention(module) if module.upsample_mode == 'nearest' else module
 
 
 def rewrite_for_litert(model: nn.Module) -> nn.Module:
@@ -230,30 +304,31 @@ def rewrite_for_litert(model: nn.Module) -> nn.Module:
     Returns:
         The rewritten copy; ``model`` is unchanged.
     """
-    rewritten = copy.deepcopy(model)
-    for module in list(rewritten.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, DFCAttention) and child.upsample_mode == 'nearest':
-                setattr(module, name, GatheredDFCAttention(child))
-    return rewritten
+    return _replace(copy.deepcopy(model), DFCAttention, _gather_nearest)
 
 
-def rewrite_for_onnxruntime(model: nn.Module) -> nn.Module:
-    """A BN-folded copy of ``model`` with every GhostNetV2 bottleneck and SE rewritten (see the module doc).
+def _rewrite_free_bottleneck(block: GhostBottleneck) -> GhostBottleneck:
+    if isinstance(block.ghost1, GhostModule):  # not rewritten yet: dense input and output
+        _rewrite_bottleneck(block, None, None)
+    return block
+
+
+def rewrite_for_onnxruntime(model: nn.Module, static: bool = False) -> nn.Module:
+    """A BN-folded copy of ``model`` with every GhostNetV2 backbone, bottleneck and SE rewritten (see the
+    module doc).
 
     Args:
         model: A backbone, detector or segmentor, in eval mode, folded or not.
+        static: The graph will be exported for one input size: the DFC gates up-sample by
+            :class:`StaticDFCAttention`. A dynamic graph must keep the default False.
 
     Returns:
         The rewritten copy; ``model`` is unchanged.
     """
-    rewritten = fuse_model(copy.deepcopy(model))
-    for module in list(rewritten.modules()):
-        if isinstance(module, GhostBottleneck):
-            _rewrite_bottleneck(module)
-    for module in list(rewritten.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, SqueezeExcite):
-                setattr(module, name, RewrittenSqueezeExcite(child))
+    rewritten = _replace(fuse_model(copy.deepcopy(model)), GhostNetV2, RewrittenGhostNetV2)
+    rewritten = _replace(rewritten, GhostBottleneck, _rewrite_free_bottleneck)
+    rewritten = _replace(rewritten, SqueezeExcite, RewrittenSqueezeExcite)
+    if static:
+        rewritten = _replace(rewritten, DFCAttention, _static_nearest)
     rewritten.eval()  # not chained: mmdet's MobileNetV2.train() returns None
     return rewritten

@@ -59,7 +59,7 @@ def export_network(model: nn.Module, cfg: Optional[Config], backend: str, onnx_p
                          f'{"are fixed to the example size" if backend == "litert" else "take any size"}')
     example = torch.randn(1, 3, *shape)
     if rewrite and backend in REWRITTEN_BACKENDS:
-        model = rewrite_for_onnxruntime(model)
+        model = rewrite_for_onnxruntime(model, static=not dynamic)
     metadata = None
     if backend == 'ncnn':
         names = export_ncnn(model, example, torch.randn(1, 3, *second_shape(shape)), path)

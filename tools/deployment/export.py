@@ -94,7 +94,8 @@ def export(args: argparse.Namespace, model: torch.nn.Module) -> Tuple[torch.nn.M
     if args.part == 'model' and args.backend in END_TO_END_BACKENDS:
         metadata = model_metadata(Config.fromfile(args.config), model)
         rewrite = args.backend in REWRITTEN_BACKENDS and not args.no_rewrite
-        exported = rewrite_for_onnxruntime(model) if rewrite else model  # --verify compares with the model itself
+        # --verify compares the file with the model itself
+        exported = rewrite_for_onnxruntime(model, static=args.static) if rewrite else model
         export_end_to_end(exported, args.out, metadata, example_hw=args.shape, dynamic=not args.static)
         if args.backend == 'openvino':
             export_openvino(args.out, path)

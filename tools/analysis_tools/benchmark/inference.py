@@ -89,7 +89,7 @@ class Contender:
         path = self.onnx_path.replace('.onnx', f'-{mode.replace(" ", "-")}.onnx')
         if not osp.isfile(path):
             static = mode == 'onnxruntime static'
-            model = self.fused if mode == 'onnxruntime plain' else rewrite_for_onnxruntime(self.fused)
+            model = self.fused if mode == 'onnxruntime plain' else rewrite_for_onnxruntime(self.fused, static=static)
             export_onnx(model, self.images, path, dynamic=not static)
         return path
 

@@ -41,7 +41,8 @@ MODES: Dict[str, Mode] = {
                         "batch, height and width), as `export.py` writes it, run by onnxruntime's CPU provider",
                         target=True),
     'onnxruntime static': Mode('onnxruntime', 'the same export with the input shape fixed (`export.py '
-                               '--static`), which lets onnxruntime fold the shape arithmetic of every resize',
+                               '--static`), which lets onnxruntime fold the shape arithmetic of every resize, '
+                               'with the DFC gates up-sampled by integer scales where the sizes allow',
                                target=True),
     'onnxruntime plain': Mode('onnxruntime', 'the deploy model exported without the graph rewrites (`export.py '
                               '--no-rewrite`), dynamic size'),
