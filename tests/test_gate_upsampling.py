@@ -31,12 +31,18 @@ def test_upsample_plan_picks_pytorchs_rows():
     assert (9, 4) not in plans and (25, 12) not in plans  # no exact plan within the ratio
 
 
+@pytest.mark.parametrize('fallback', ['resize', 'gather'])
 @pytest.mark.parametrize('size', [(14, 14), (7, 7), (7, 10), (5, 3), (3, 1), (9, 9), (25, 42), (1, 1)])
-def test_static_gate_is_the_gate(size):
+def test_static_gate_is_the_gate(size, fallback):
     attention = randomised(DFCAttention(16, 24))
-    static = StaticDFCAttention(attention).eval()
+    static = StaticDFCAttention(attention, fallback).eval()
     x = torch.randn(2, 16, *size, generator=torch.Generator().manual_seed(6))
     with torch.no_grad():
         expected, actual = attention(x, size), static(x, size)
     assert actual.shape == (2, 24, *size)
     assert torch.equal(actual, expected)
+
+
+def test_static_gate_refuses_an_unknown_fallback():
+    with pytest.raises(ValueError, match="fallback must be one of \\('resize', 'gather'\\), got 'nearest'"):
+        StaticDFCAttention(DFCAttention(16, 24), 'nearest')

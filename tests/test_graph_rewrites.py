@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 
 from mmghost.deploy import TensorOutputs, export_onnx, fuse_model, rewrite_for_onnxruntime
-from mmghost.deploy.gate_upsampling import GatheredDFCAttention, StaticDFCAttention
+from mmghost.deploy.gate_upsampling import StaticDFCAttention
 from mmghost.deploy.graph_rewrites import (CHANNEL_ALIGN, RESIDUAL_PAD_MAX, SINGLE_CONV_MAX_IN, Layout,
                                            RewrittenGhostNetV2, residual_layout, rewrite_for_litert, spread_conv)
 from mmghost.models import GhostNetV2
@@ -195,13 +195,14 @@ def test_odd_bottleneck_width_is_refused():
         rewrite_for_onnxruntime(block)
 
 
-def test_litert_rewrite_gathers_the_nearest_gates_only():
+def test_litert_rewrite_replaces_the_nearest_gates_only():
     backbone = randomised(GhostNetV2(out_indices=(9, )))
     rewritten = rewrite_for_litert(backbone)
-    gathered = [m for m in rewritten.modules() if isinstance(m, GatheredDFCAttention)]
-    assert len(gathered) == sum(isinstance(m, DFCAttention) for m in backbone.modules()) > 0
+    static = [m for m in rewritten.modules() if isinstance(m, StaticDFCAttention)]
+    assert len(static) == sum(isinstance(m, DFCAttention) for m in backbone.modules()) > 0
+    assert all(m.fallback == 'gather' for m in static)
     images = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(5))  # 7x7 gates pooled to 3x3
     with torch.no_grad():
         assert torch.equal(rewritten(images)[0], backbone(images)[0])
     bilinear = GhostNetV2(attention_upsample='bilinear').eval()
-    assert not any(isinstance(m, GatheredDFCAttention) for m in rewrite_for_litert(bilinear).modules())
+    assert not any(isinstance(m, StaticDFCAttention) for m in rewrite_for_litert(bilinear).modules())

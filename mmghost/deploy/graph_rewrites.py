@@ -1,6 +1,6 @@
 """Exact rewrites of GhostNetV2 for a runtime, applied to a copy before export: for LiteRT, the DFC gate's
-nearest up-sampling as an index gather (:func:`rewrite_for_litert`); for onnxruntime's CPU provider, the
-rewrites below (:func:`rewrite_for_onnxruntime`).
+nearest up-sampling by integer scales or an index gather (:func:`rewrite_for_litert`); for onnxruntime's CPU
+provider, the rewrites below (:func:`rewrite_for_onnxruntime`).
 
 The trained network and its checkpoints do not change: :func:`rewrite_for_onnxruntime` builds new convs from
 the folded weights. Each rewrite computes the same function (to float rounding) with a graph that onnxruntime
@@ -36,6 +36,7 @@ Tried and left out, each slower or no faster in onnxruntime on this project's be
 """
 import copy
 import math
+from functools import partial
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
@@ -47,7 +48,7 @@ from torch import Tensor
 from mmghost.models.backbones.ghostnetv2 import GhostNetV2
 from mmghost.models.layers import DFCAttention, GhostBottleneck, GhostModule, SqueezeExcite
 from .fuse import fuse_model
-from .gate_upsampling import GatheredDFCAttention, StaticDFCAttention
+from .gate_upsampling import StaticDFCAttention
 
 REWRITTEN_BACKENDS = ('onnxruntime', )  # in OpenVINO, ncnn, MNN and eager PyTorch the rewrites do not pay
 CHANNEL_ALIGN = 16  # onnxruntime's NCHWc block on AVX-512; a multiple of the AVX2 block (8)
@@ -286,17 +287,13 @@ def _replace(model: nn.Module, kind: type, make: Callable[[nn.Module], nn.Module
     return model
 
 
-def _gather_nearest(module: DFCAttention) -> nn.Module:
-    return GatheredDFCAttention(module) if module.upsample_mode == 'nearest' else module
-
-
-def _static_nearest(module: DFCAttention) -> nn.Module:
-    return StaticDFCAttention(module) if module.upsample_mode == 'nearest' else module
+def _static_nearest(module: DFCAttention, fallback: str = 'resize') -> nn.Module:
+    return StaticDFCAttention(module, fallback) if module.upsample_mode == 'nearest' else module
 
 
 def rewrite_for_litert(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` whose DFC gates up-sample by :class:`GatheredDFCAttention` (bilinear ones are kept:
-    LiteRT's bilinear resize matches PyTorch's).
+    """A copy of ``model`` whose nearest DFC gates up-sample by :class:`StaticDFCAttention`, falling back on
+    a gather of PyTorch's rows (bilinear gates are kept: LiteRT's bilinear resize matches PyTorch's).
 
     Args:
         model: A backbone, detector or segmentor, in eval mode.
@@ -304,7 +301,7 @@ def rewrite_for_litert(model: nn.Module) -> nn.Module:
     Returns:
         The rewritten copy; ``model`` is unchanged.
     """
-    return _replace(copy.deepcopy(model), DFCAttention, _gather_nearest)
+    return _replace(copy.deepcopy(model), DFCAttention, partial(_static_nearest, fallback='gather'))
 
 
 def _rewrite_free_bottleneck(block: GhostBottleneck) -> GhostBottleneck:

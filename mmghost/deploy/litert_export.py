@@ -1,5 +1,5 @@
-"""LiteRT (TFLite) files by litert-torch: fp32, with the example's input size fixed, DFC gates up-sampled by
-an index gather (:func:`rewrite_for_litert`)."""
+"""LiteRT (TFLite) files by litert-torch: fp32, with the example's input size fixed, DFC gates up-sampled as
+PyTorch does (:func:`rewrite_for_litert`)."""
 import torch.nn as nn
 from torch import Tensor
 
