@@ -80,11 +80,11 @@ class StaticDFCAttention(nn.Module):
         gate = self.attention.pooled_gate(x)
         sizes = [(int(out), int(pooled)) for out, pooled in zip(size, gate.shape[-2:])]
         plans = [upsample_plan(out, pooled) for out, pooled in sizes]
-        if None in plans and self.fallback == 'gather':
+        if None in plans:
+            if self.fallback == 'resize':
+                return F.interpolate(gate, size=size, mode='nearest')
             rows, cols = (nearest_indices(out, pooled) for out, pooled in sizes)
             return gate.index_select(2, rows).index_select(3, cols)
-        if None in plans:
-            return F.interpolate(gate, size=size, mode='nearest')
         gate = F.interpolate(gate, scale_factor=tuple(float(plan.scale) for plan in plans), mode='nearest')
         # The one-hot kernel picks the rows at the plan's offset and spans those left over at the end.
         kernel = [plan.scale * pooled - plan.stride * (out - 1) for plan, (out, pooled) in zip(plans, sizes)]

@@ -203,17 +203,14 @@ def residual_layout(channels: int) -> Optional[Layout]:
     return Layout.ghost(channels, _aligned(half))
 
 
-def _same_layout(a: Optional[Layout], b: Optional[Layout]) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.width == b.width and torch.equal(a.positions, b.positions)
-
-
-def _has_projection(block: GhostBottleneck) -> bool:
-    return isinstance(block.shortcut, nn.Sequential) and len(block.shortcut) > 0  # else an identity
-
-
-def _rewrite_bottleneck(block: GhostBottleneck, in_layout: Optional[Layout], out_layout: Optional[Layout]) -> None:
+def _rewrite_bottleneck(block: GhostBottleneck, in_layout: Optional[Layout], pad_output: bool) -> Optional[Layout]:
+    """Rewrite ``block`` in place for an input in ``in_layout``; return its output's layout: the input's where the
+    shortcut is an identity, else :func:`residual_layout` (``pad_output``) or dense."""
+    projection = isinstance(block.shortcut, nn.Sequential) and len(block.shortcut) > 0  # else an identity
+    if not projection:
+        out_layout = in_layout
+    else:
+        out_layout = residual_layout(block.ghost2.out_channels) if pad_output else None
     ghost1 = block.ghost1
     in_channels = ghost1.primary_conv[0].in_channels
     single = in_channels <= SINGLE_CONV_MAX_IN
@@ -232,11 +229,10 @@ def _rewrite_bottleneck(block: GhostBottleneck, in_layout: Optional[Layout], out
     block.ghost2 = RewrittenGhostModule(ghost2, out_layout or Layout.ghost(ghost2.out_channels, ghost2_half),
                                         in_layout=layout,
                                         single_conv=ghost2.primary_conv[0].in_channels <= SINGLE_CONV_MAX_IN)
-    if _has_projection(block):  # depthwise conv, norm, 1x1 conv, norm (the norms folded)
+    if projection:  # depthwise conv, norm, 1x1 conv, norm (the norms folded)
         block.shortcut[0] = spread_conv(block.shortcut[0], in_layout)
         block.shortcut[2] = spread_conv(block.shortcut[2], out_layout, in_layout)
-    elif not _same_layout(in_layout, out_layout):
-        raise ValueError('an identity shortcut needs the same layout on both sides')
+    return out_layout
 
 
 class RewrittenGhostNetV2(nn.Module):
@@ -256,9 +252,7 @@ class RewrittenGhostNetV2(nn.Module):
         for index, stage in enumerate(self.blocks):
             for block in stage:
                 if isinstance(block, GhostBottleneck):
-                    out_layout = residual_layout(block.ghost2.out_channels) if _has_projection(block) else layout
-                    _rewrite_bottleneck(block, layout, out_layout)
-                    layout = out_layout
+                    layout = _rewrite_bottleneck(block, layout, pad_output=True)
                 else:  # the last stage's 1x1 ConvNormAct
                     block.conv = spread_conv(block.conv, in_layout=layout)
                     layout = None
@@ -306,7 +300,7 @@ def rewrite_for_litert(model: nn.Module) -> nn.Module:
 
 def _rewrite_free_bottleneck(block: GhostBottleneck) -> GhostBottleneck:
     if isinstance(block.ghost1, GhostModule):  # not rewritten yet: dense input and output
-        _rewrite_bottleneck(block, None, None)
+        _rewrite_bottleneck(block, None, pad_output=False)
     return block
 
 
