@@ -97,7 +97,7 @@ def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
     rows = [r for r in results['inference'] if r['mode'] != 'onnxruntime int8']
     modes = bench('modes')
     assert modes.float_modes() == ['eager', 'deploy', 'onnxruntime', 'onnxruntime static', 'onnxruntime plain',
-                                   'openvino', 'ncnn', 'mnn', 'litert']
+                                   'openvino', 'openvino static', 'ncnn', 'mnn', 'litert']
     assert [(r['case'], r['threads'], r['mode']) for r in rows] == [
         (case, threads, mode) for case in CASES for threads in (1, 2) for mode in modes.float_modes()]
     for row in rows:

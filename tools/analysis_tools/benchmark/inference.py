@@ -75,7 +75,7 @@ class Contender:
         runtime = MODES[mode].runtime
         if runtime == 'onnxruntime':
             return session_runner(cpu_session(self.onnx_file(mode), threads), self.images)
-        deployed = open_model(self.network_file(runtime), runtime, threads, require_metadata=False)
+        deployed = open_model(self.network_file(mode), runtime, threads, require_metadata=False)
         inputs = self.images.numpy()
         return lambda: deployed.run(inputs)
 
@@ -88,21 +88,22 @@ class Contender:
         """
         path = self.onnx_path.replace('.onnx', f'-{mode.replace(" ", "-")}.onnx')
         if not osp.isfile(path):
-            static = mode == 'onnxruntime static'
+            static = MODES[mode].static
             model = self.fused if mode == 'onnxruntime plain' else rewrite_for_onnxruntime(self.fused, static=static)
             export_onnx(model, self.images, path, dynamic=not static)
         return path
 
-    def network_file(self, backend: str) -> str:
-        """The deploy model's file for ``backend`` (not onnxruntime), exported on first use.
+    def network_file(self, mode: str) -> str:
+        """The deploy model's file for a mode of a runtime other than onnxruntime, exported on first use.
 
         Args:
-            backend: ``'openvino'``, ``'ncnn'``, ``'mnn'`` or ``'litert'``.
+            mode: ``'openvino'``, ``'openvino static'``, ``'ncnn'``, ``'mnn'`` or ``'litert'``.
         """
-        path = self.onnx_path.replace('.onnx', f'-{backend}.onnx')
-        if backend not in self.network_files:
-            self.network_files[backend] = export_network(self.fused, None, backend, path, self.images.shape[-2:])
-        return self.network_files[backend]
+        path = self.onnx_path.replace('.onnx', f'-{mode.replace(" ", "-")}.onnx')
+        if mode not in self.network_files:
+            self.network_files[mode] = export_network(self.fused, None, MODES[mode].runtime, path,
+                                                      self.images.shape[-2:], dynamic=not MODES[mode].static)
+        return self.network_files[mode]
 
     def profile(self, mode: str, threads: int) -> OpTimes:
         """Self time (ms) and calls per operator over one run, by the profiler of the mode's runtime.

@@ -18,11 +18,13 @@ class Mode:
         description: What runs, for the report.
         target: GhostNetV2 is to be at least as fast as its twin here; rows where it is not are profiled.
         optional: Only for the cases named by ``--int8``.
+        static: The file's input is fixed to the size timed (``export.py --static``).
     """
     runtime: str
     description: str
     target: bool = False
     optional: bool = False
+    static: bool = False
 
     @property
     def profiled(self) -> bool:
@@ -43,11 +45,13 @@ MODES: Dict[str, Mode] = {
     'onnxruntime static': Mode('onnxruntime', 'the same export with the input shape fixed (`export.py '
                                '--static`), which lets onnxruntime fold the shape arithmetic of every resize, '
                                'with the DFC gates up-sampled by integer scales where the sizes allow',
-                               target=True),
+                               target=True, static=True),
     'onnxruntime plain': Mode('onnxruntime', 'the deploy model exported without the graph rewrites (`export.py '
                               '--no-rewrite`), dynamic size'),
     'openvino': Mode('openvino', 'the plain ONNX file (dynamic size) compiled by OpenVINO for the CPU in f32 '
                      '(`mmghost_runtime.open_model`)', target=True),
+    'openvino static': Mode('openvino', 'the same with the input shape fixed (`export.py --backend openvino '
+                            '--static`), which OpenVINO compiles for that shape', target=True, static=True),
     'ncnn': Mode('ncnn', 'the ncnn file of `export.py --backend ncnn` (pnnx, fp32 weights, any size), fp16 and '
                  'bf16 off', target=True),
     'mnn': Mode('mnn', "the MNN file converted from the plain ONNX file, `precision='high'`, small Winograd units",
