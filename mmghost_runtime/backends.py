@@ -73,6 +73,18 @@ class OnnxRuntimeModel(DeployedModel):
         return self.session.run(None, {self.input_name: inputs})
 
 
+def openvino_config(threads: int = 0) -> dict:
+    """OpenVINO's CPU settings for a deployed file: fp32, not bf16 as on CPUs with native bf16 by default.
+
+    Args:
+        threads: Inference threads; 0 for OpenVINO's default.
+    """
+    config = {'INFERENCE_PRECISION_HINT': 'f32'}
+    if threads:
+        config['INFERENCE_NUM_THREADS'] = threads
+    return config
+
+
 class OpenVINOModel(DeployedModel):
     """An ``.onnx`` file or OpenVINO IR (``.xml``) in OpenVINO on the CPU, in fp32."""
 
@@ -87,10 +99,7 @@ class OpenVINOModel(DeployedModel):
         shape = model.inputs[0].get_partial_shape()
         axis = _height_axis(self.metadata)
         self.fixed_hw = (shape[axis].get_length(), shape[axis + 1].get_length()) if shape.is_static else None
-        config = {'INFERENCE_PRECISION_HINT': 'f32'}  # not bf16, as on CPUs with native bf16 by default
-        if threads:
-            config['INFERENCE_NUM_THREADS'] = threads
-        self.compiled = core.compile_model(model, 'CPU', config)
+        self.compiled = core.compile_model(model, 'CPU', openvino_config(threads))
 
     def run(self, inputs: np.ndarray) -> List[np.ndarray]:
         results = self.compiled(inputs)

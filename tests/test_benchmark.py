@@ -7,6 +7,7 @@ from types import ModuleType
 import pytest
 import torch
 
+from mmghost.deploy import export_onnx
 from tools_helpers import ROOT, import_tool, run_tool
 
 PACKAGE = 'tools.analysis_tools.benchmark'
@@ -21,6 +22,28 @@ def bench(module: str) -> ModuleType:
         module: The module's name in the package, e.g. ``'timing'``.
     """
     return import_tool(f'{PACKAGE}.{module}')
+
+
+class TwoConvs(torch.nn.Module):
+    """Two convolutions, their outputs concatenated."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.second = torch.nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.first(x)
+        return torch.cat([y, self.second(y)], 1)
+
+
+def test_openvino_profile_counts_each_executed_node_once_per_run(tmp_path):
+    path = str(tmp_path / 'two_convs.onnx')
+    images = torch.rand(1, 3, 64, 96)
+    export_onnx(TwoConvs().eval(), images, path, dynamic=False)
+    ops = bench('runtimes').openvino_profile(path, images, threads=1, runs=3)
+    assert ops['Convolution']['calls'] == 2 and ops['Concat']['calls'] == 1
+    assert all(op['ms'] >= 0 for op in ops.values()) and ops['Convolution']['ms'] > 0
 
 
 def test_retinanet_twin_differs_only_in_the_backbone():
@@ -110,7 +133,7 @@ def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
         assert row['speed_ratio'] == pytest.approx(row['twin']['median_ms'] / row['ghostnetv2']['median_ms'])
         assert row['mac_ratio'] == pytest.approx(row['ghostnetv2']['macs'] / row['twin']['macs'])
         mode = modes.MODES[row['mode']]
-        if mode.target and mode.runtime in ('torch', 'onnxruntime'):  # the profiled target modes (--profile-all)
+        if mode.target and mode.runtime in ('torch', 'onnxruntime', 'openvino'):  # profiled (--profile-all)
             profile = row['profile']
             assert profile['top'] and profile['ours_total_ms'] > 0 and profile['twin_total_ms'] > 0
             assert all(op['ours_ms'] > 0 and op['ours_calls'] > 0 for op in profile['top'])
@@ -174,7 +197,7 @@ def test_report_describes_the_modes_the_code_runs(smoke):
             assert [r['mode'] for r in rows if (r['case'], r['threads']) == (case, threads)] == modes.modes_of(
                 case == 'backbone', 'cpu')
     assert {r['mode'] for r in rows if 'profile' in r} == {
-        n for n, m in modes.MODES.items() if m.target and m.runtime in ('torch', 'onnxruntime')}
+        n for n, m in modes.MODES.items() if m.target and m.runtime in ('torch', 'onnxruntime', 'openvino')}
     for name, mode in modes.MODES.items():
         assert f'| {name} | {mode.runtime} | {mode.description} |' in markdown
     # a run of fewer modes describes only those

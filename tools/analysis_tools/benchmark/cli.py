@@ -49,7 +49,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--int8', nargs='+', metavar='CASE',
                         help='also time these cases (full names) after static int8 quantization in onnxruntime')
     parser.add_argument('--profile-all', action='store_true',
-                        help='profile every deploy/onnxruntime row, not only those where GhostNetV2 is slower')
+                        help='profile every row of the profiled modes (torch, onnxruntime and OpenVINO '
+                             'targets), not only those where GhostNetV2 is slower')
     parser.add_argument('--smoke', action='store_true',
                         help='tiny sizes, one run of everything: checks the benchmark, timings are meaningless')
     parser.add_argument('--out', default='work_dirs/benchmark.json', help='JSON results')

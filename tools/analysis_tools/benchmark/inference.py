@@ -13,8 +13,8 @@ from mmghost.deploy import (TensorOutputs, export_network, export_onnx, fuse_mod
 from mmghost_runtime import open_model
 from .cases import ROW_KEYS, Case
 from .modes import INT8_MODE, MODES, modes_of
-from .runtimes import (OpTimes, compare_ops, cpu_session, int8_session, onnxruntime_profile, session_runner,
-                       torch_profile)
+from .runtimes import (OpTimes, compare_ops, cpu_session, int8_session, onnxruntime_profile, openvino_profile,
+                       session_runner, torch_profile)
 from .timing import synchronized, time_interleaved
 
 
@@ -109,12 +109,15 @@ class Contender:
         """Self time (ms) and calls per operator over one run, by the profiler of the mode's runtime.
 
         Args:
-            mode: A float torch or onnxruntime mode of :data:`MODES`.
+            mode: A float torch, onnxruntime or OpenVINO mode of :data:`MODES`.
             threads: Intra-op threads.
         """
-        if MODES[mode].runtime == 'onnxruntime':
+        runtime = MODES[mode].runtime
+        if runtime == 'onnxruntime':
             return onnxruntime_profile(self.onnx_file(mode), self.images, threads,
                                        osp.join(osp.dirname(self.onnx_path), 'ort_profile'))
+        if runtime == 'openvino':
+            return openvino_profile(self.network_file(mode), self.images, threads)
         return torch_profile(self.runner(mode, threads))
 
 

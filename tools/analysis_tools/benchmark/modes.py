@@ -14,7 +14,7 @@ class Mode:
 
     Args:
         runtime: ``'torch'`` (on ``--device``), or a runtime of ``mmghost_runtime.BACKENDS`` on the CPU
-            (``onnxruntime``: its CPU provider); torch and onnxruntime rows can be profiled.
+            (``onnxruntime``: its CPU provider); torch, onnxruntime and OpenVINO rows can be profiled.
         description: What runs, for the report.
         target: GhostNetV2 is to be at least as fast as its twin here; rows where it is not are profiled.
         optional: Only for the cases named by ``--int8``.

@@ -278,7 +278,7 @@ def report(results: dict, selected: Sequence[Case]) -> str:
         format_train(results['train']) if results['train'] else 'Not run (--no-train).',
         format_terms(TRAIN_TERMS),
         '## Where GhostNetV2 falls short',
-        'Per-operator self time over one run ('
+        'Per-operator self time after an untimed run ('
         + '; '.join(f'{profiler} for {", ".join(names)}' for profiler, names in profiled.items())
         + f') of the target-mode rows where GhostNetV2 is slower (all of them with `--profile-all`): the {TOP_OPS} '
         "most expensive operators of GhostNetV2 beside the twin's figures for the same operator. Rows of the "
