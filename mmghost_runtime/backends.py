@@ -140,16 +140,25 @@ class NcnnModel(DeployedModel):
         return outputs
 
 
+def mnn_config(threads: int = 0) -> dict:
+    """MNN's CPU settings for a deployed file: ``precision='high'`` (fp32).
+
+    Args:
+        threads: Threads; 0 for MNN's default.
+    """
+    config = {'backend': 'CPU', 'precision': 'high'}
+    if threads:
+        config['numThread'] = threads
+    return config
+
+
 class MNNModel(DeployedModel):
     """An ``.mnn`` file in MNN on the CPU with ``precision='high'`` (fp32), with its ``FILE.json``."""
 
     def __init__(self, path: str, threads: int = 0, require_metadata: bool = True) -> None:
         import MNN
         self.metadata = read_sidecar(path, require_metadata)
-        config = {'backend': 'CPU', 'precision': 'high'}
-        if threads:
-            config['numThread'] = threads
-        runtime = MNN.nn.create_runtime_manager((config, ))
+        runtime = MNN.nn.create_runtime_manager((mnn_config(threads), ))
         runtime.set_hint(MNN_WINOGRAD_MEMORY_LEVEL, MNN_SMALL_WINOGRAD_UNITS)
         names = (self.metadata or {}).get('network', {})
         self.expr = MNN.expr

@@ -7,7 +7,7 @@ from types import ModuleType
 import pytest
 import torch
 
-from mmghost.deploy import export_onnx
+from mmghost.deploy import export_network, export_onnx
 from tools_helpers import ROOT, import_tool, run_tool
 
 PACKAGE = 'tools.analysis_tools.benchmark'
@@ -41,8 +41,21 @@ def test_openvino_profile_counts_each_executed_node_once_per_run(tmp_path):
     path = str(tmp_path / 'two_convs.onnx')
     images = torch.rand(1, 3, 64, 96)
     export_onnx(TwoConvs().eval(), images, path, dynamic=False)
-    ops = bench('runtimes').openvino_profile(path, images, threads=1, runs=3)
+    ops = bench('profiles').openvino_profile(path, images, threads=1, runs=3)
     assert ops['Convolution']['calls'] == 2 and ops['Concat']['calls'] == 1
+    assert all(op['ms'] >= 0 for op in ops.values()) and ops['Convolution']['ms'] > 0
+
+
+@pytest.mark.parametrize('runtime, calls', [
+    ('ncnn', dict(Convolution=2, Split=1, Concat=1)),  # the first conv's output goes to a Split for its two readers
+    ('mnn', dict(Convolution=2, Raster=2)),  # MNN copies each input of the Concat into the output by a Raster
+])
+def test_mobile_runtime_profiles_count_each_operator_once_per_run(tmp_path, runtime, calls):
+    """ncnn's layer-by-layer extraction and MNN's callbacks: every operator of the file, once per run."""
+    images = torch.rand(1, 3, 64, 96)
+    path = export_network(TwoConvs().eval(), None, runtime, str(tmp_path / 'two_convs.onnx'), (64, 96))
+    ops = getattr(bench('profiles'), f'{runtime}_profile')(path, images, threads=1, runs=3)
+    assert {op: entry['calls'] for op, entry in ops.items()} == calls
     assert all(op['ms'] >= 0 for op in ops.values()) and ops['Convolution']['ms'] > 0
 
 
@@ -133,7 +146,7 @@ def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
         assert row['speed_ratio'] == pytest.approx(row['twin']['median_ms'] / row['ghostnetv2']['median_ms'])
         assert row['mac_ratio'] == pytest.approx(row['ghostnetv2']['macs'] / row['twin']['macs'])
         mode = modes.MODES[row['mode']]
-        if mode.target and mode.runtime in ('torch', 'onnxruntime', 'openvino'):  # profiled (--profile-all)
+        if mode.target and mode.runtime != 'litert':  # profiled (--profile-all)
             profile = row['profile']
             assert profile['top'] and profile['ours_total_ms'] > 0 and profile['twin_total_ms'] > 0
             assert all(op['ours_ms'] > 0 and op['ours_calls'] > 0 for op in profile['top'])
@@ -154,6 +167,26 @@ def test_int8_rows_only_for_the_cases_asked_and_reported_against_float(smoke):
 def test_int8_needs_known_case_names():
     result = run_tool(['-m', PACKAGE, '--smoke', '--int8', 'Retina'], ROOT, check=False)
     assert result.returncode == 2 and "--int8: unknown case(s) ['Retina']" in result.stderr
+
+
+@pytest.mark.parametrize('modes, message', [
+    (['ncnn', 'tflite'], "--modes: unknown mode(s) ['tflite']"),
+    (['onnxruntime int8'], "--modes: ['onnxruntime int8'] would not run with --device cpu and without --int8"),
+])
+def test_modes_must_be_known_and_run(modes, message):
+    result = run_tool(['-m', PACKAGE, '--smoke', '--modes', *modes], ROOT, check=False)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_modes_limit_the_rows_and_the_profiles(tmp_path):
+    out = tmp_path / 'bench.json'
+    run_tool(['-m', PACKAGE, '--smoke', '--no-train', '--cases', 'backbone-320', '--threads', '1', '--profile-all',
+              '--modes', 'ncnn', 'litert', '--out', out, '--markdown', tmp_path / 'bench.md'], ROOT)
+    results, markdown = json.loads(out.read_text()), (tmp_path / 'bench.md').read_text()
+    assert [(r['case'], r['mode'], 'profile' in r) for r in results['inference']] == [
+        ('backbone-320', 'ncnn', True), ('backbone-320', 'litert', False)]
+    assert results['settings']['modes'] == 'ncnn, litert'
+    assert "Not profiled: litert (ai-edge-litert's Python interpreter has no per-operator timing)" in markdown
 
 
 def test_twins_have_the_same_macs_in_every_mode(smoke):
@@ -197,7 +230,7 @@ def test_report_describes_the_modes_the_code_runs(smoke):
             assert [r['mode'] for r in rows if (r['case'], r['threads']) == (case, threads)] == modes.modes_of(
                 case == 'backbone', 'cpu')
     assert {r['mode'] for r in rows if 'profile' in r} == {
-        n for n, m in modes.MODES.items() if m.target and m.runtime in ('torch', 'onnxruntime', 'openvino')}
+        n for n, m in modes.MODES.items() if m.target and m.runtime != 'litert'}
     for name, mode in modes.MODES.items():
         assert f'| {name} | {mode.runtime} | {mode.description} |' in markdown
     # a run of fewer modes describes only those

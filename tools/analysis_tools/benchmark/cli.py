@@ -15,6 +15,7 @@ import torch
 
 from .cases import Case, cases
 from .inference import run_case
+from .modes import MODES, modes_of
 from .report import format_inference, format_train, report
 from .timing import MAX_REPEATS
 from .train_step import run_train
@@ -48,9 +49,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='cuda: eager and deploy on the GPU, inference only (needs --no-train)')
     parser.add_argument('--int8', nargs='+', metavar='CASE',
                         help='also time these cases (full names) after static int8 quantization in onnxruntime')
+    parser.add_argument('--modes', nargs='+', metavar='MODE',
+                        help=f'run only these modes (quoted where a name has a space), of: {", ".join(MODES)}')
     parser.add_argument('--profile-all', action='store_true',
-                        help='profile every row of the profiled modes (torch, onnxruntime and OpenVINO '
-                             'targets), not only those where GhostNetV2 is slower')
+                        help='profile every row of the profiled modes (the target modes of every runtime but '
+                             'LiteRT), not only those where GhostNetV2 is slower')
     parser.add_argument('--smoke', action='store_true',
                         help='tiny sizes, one run of everything: checks the benchmark, timings are meaningless')
     parser.add_argument('--out', default='work_dirs/benchmark.json', help='JSON results')
@@ -66,6 +69,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     unknown = sorted(set(args.int8 or ()) - set(names))
     if unknown:
         parser.error(f'--int8: unknown case(s) {unknown}, expected some of {names}')
+    unknown = [mode for mode in args.modes or () if mode not in MODES]
+    if unknown:
+        parser.error(f'--modes: unknown mode(s) {unknown}, expected some of {list(MODES)}')
+    never_run = [mode for mode in args.modes or () if mode not in modes_of(bool(args.int8), args.device)]
+    if never_run:
+        parser.error(f'--modes: {never_run} would not run with --device {args.device}'
+                     f'{"" if args.int8 else " and without --int8"}')
     if args.device == 'cuda' and not torch.cuda.is_available():
         parser.error('--device cuda: torch sees no CUDA device')
     if args.device == 'cuda' and not args.no_train:
@@ -143,7 +153,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                    command=shlex.join(['python', '-m', __package__, *argv]),
                    machine=machine(args.device, args.threads),
                    settings=dict(warmup=args.warmup, repeats=args.repeats, heavy_repeats=args.heavy_repeats,
-                                 min_seconds=args.min_seconds,
+                                 min_seconds=args.min_seconds, modes=', '.join(args.modes or ['all']),
                                  train_warmup=args.train_warmup, train_repeats=args.train_repeats, smoke=args.smoke),
                    inference=[], train=[])
     with tempfile.TemporaryDirectory() as workdir:

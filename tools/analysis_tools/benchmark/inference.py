@@ -13,8 +13,9 @@ from mmghost.deploy import (TensorOutputs, export_network, export_onnx, fuse_mod
 from mmghost_runtime import open_model
 from .cases import ROW_KEYS, Case
 from .modes import INT8_MODE, MODES, modes_of
-from .runtimes import (OpTimes, compare_ops, cpu_session, int8_session, onnxruntime_profile, openvino_profile,
-                       session_runner, torch_profile)
+from .profiles import (OpTimes, compare_ops, mnn_profile, ncnn_profile, onnxruntime_profile, openvino_profile,
+                       torch_profile)
+from .runtimes import cpu_session, int8_session, session_runner
 from .timing import synchronized, time_interleaved
 
 
@@ -109,15 +110,16 @@ class Contender:
         """Self time (ms) and calls per operator over one run, by the profiler of the mode's runtime.
 
         Args:
-            mode: A float torch, onnxruntime or OpenVINO mode of :data:`MODES`.
+            mode: A float mode of :data:`MODES` whose runtime has a profiler (:data:`.profiles.PROFILERS`).
             threads: Intra-op threads.
         """
         runtime = MODES[mode].runtime
         if runtime == 'onnxruntime':
             return onnxruntime_profile(self.onnx_file(mode), self.images, threads,
                                        osp.join(osp.dirname(self.onnx_path), 'ort_profile'))
-        if runtime == 'openvino':
-            return openvino_profile(self.network_file(mode), self.images, threads)
+        profilers = dict(openvino=openvino_profile, ncnn=ncnn_profile, mnn=mnn_profile)
+        if runtime in profilers:
+            return profilers[runtime](self.network_file(mode), self.images, threads)
         return torch_profile(self.runner(mode, threads))
 
 
@@ -168,7 +170,8 @@ def run_case(case: Case, args: argparse.Namespace, workdir: str) -> Iterator[dic
     for threads in args.threads:
         torch.set_num_threads(threads)
         for mode in modes_of(case.name in (args.int8 or ()), args.device):
-            yield measure(case, contenders, mode, threads, repeats, args)
+            if not args.modes or mode in args.modes:
+                yield measure(case, contenders, mode, threads, repeats, args)
 
 
 def measure(case: Case, contenders: Dict[str, Contender], mode: str, threads: int, repeats: int,

@@ -5,7 +5,8 @@ The inference rows, the profiles and the report's descriptions of the modes all 
 from dataclasses import dataclass
 from typing import Dict, List
 
-from .runtimes import CALIBRATION_BATCHES, PROFILERS, QUANTIZATION
+from .profiles import PROFILERS
+from .runtimes import CALIBRATION_BATCHES, QUANTIZATION
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class Mode:
 
     Args:
         runtime: ``'torch'`` (on ``--device``), or a runtime of ``mmghost_runtime.BACKENDS`` on the CPU
-            (``onnxruntime``: its CPU provider); torch, onnxruntime and OpenVINO rows can be profiled.
+            (``onnxruntime``: its CPU provider); the rows of every runtime but LiteRT can be profiled.
         description: What runs, for the report.
         target: GhostNetV2 is to be at least as fast as its twin here; rows where it is not are profiled.
         optional: Only for the cases named by ``--int8``.

@@ -7,7 +7,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 from .cases import Case
 from .modes import INT8_MODE, MODES, float_modes
-from .runtimes import PROFILERS, TOP_OPS
+from .profiles import PROFILERS, TOP_OPS, UNPROFILED_REASON
 from .timing import BLOCK_SECONDS, MAX_REPEATS, SETTLE_SECONDS
 from .train_step import SGD, WITH_CP
 
@@ -140,8 +140,9 @@ def format_profiles(rows: Sequence[dict]) -> str:
         profile = row['profile']
         parts.append(f'**{row["case"]} {row["size"][0]}x{row["size"][1]}, {row["mode"]}, {row["threads"]} thread(s): '
                      f'{row["speed_ratio"]:.2f}x.** '
-                     f'Profiled op time {profile["ours_total_ms"]:.1f} ms (GhostNetV2) vs '
-                     f'{profile["twin_total_ms"]:.1f} ms ({row["twin_model"]}); largest excess: '
+                     f'Profiled op time {profile["ours_total_ms"]:.1f} ms (GhostNetV2; timed run '
+                     f'{row["ghostnetv2"]["median_ms"]:.1f} ms) vs {profile["twin_total_ms"]:.1f} ms '
+                     f'({row["twin_model"]}; timed run {row["twin"]["median_ms"]:.1f} ms); largest excess: '
                      f'`{profile["largest_excess_op"]}` (+{profile["largest_excess_ms"]:.1f} ms).\n\n'
                      '| op | GhostNetV2 ms (calls) | twin ms (calls) |\n|---|---|---|\n' + '\n'.join(
                          f'| `{op["op"]}` | {op["ours_ms"]:.1f} ({op["ours_calls"]}) | {op["twin_ms"]:.1f} '
@@ -239,6 +240,7 @@ def report(results: dict, selected: Sequence[Case]) -> str:
     profiled: Dict[str, List[str]] = {}  # the target modes by the profiler of their runtime
     for name in (name for name in targets if MODES[name].profiled):
         profiled.setdefault(PROFILERS[MODES[name].runtime], []).append(name)
+    unprofiled = [name for name in targets if not MODES[name].profiled]
     sections = [
         '# Benchmarks: GhostNetV2 models against their MobileNetV2 twins',
         f'Generated on {results["date"]} by `{results["command"]}`.',
@@ -281,8 +283,9 @@ def report(results: dict, selected: Sequence[Case]) -> str:
         'Per-operator self time after an untimed run ('
         + '; '.join(f'{profiler} for {", ".join(names)}' for profiler, names in profiled.items())
         + f') of the target-mode rows where GhostNetV2 is slower (all of them with `--profile-all`): the {TOP_OPS} '
-        "most expensive operators of GhostNetV2 beside the twin's figures for the same operator. Rows of the "
-        'other runtimes are not profiled.',
+        "most expensive operators of GhostNetV2 beside the twin's figures for the same operator, and each "
+        "profile's total beside the row's timed run. "
+        + (f'Not profiled: {", ".join(unprofiled)} ({UNPROFILED_REASON}).' if unprofiled else ''),
         format_profiles(rows) or 'No row was profiled.',
     ]
     return '\n\n'.join(section for section in sections if section) + '\n'
