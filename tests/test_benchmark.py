@@ -149,7 +149,9 @@ def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
         if mode.target and mode.runtime != 'litert':  # profiled (--profile-all)
             profile = row['profile']
             assert profile['top'] and profile['ours_total_ms'] > 0 and profile['twin_total_ms'] > 0
-            assert all(op['ours_ms'] > 0 and op['ours_calls'] > 0 for op in profile['top'])
+            # ncnn's per-layer times are less a call's cost: a layer of a tiny map can come out at zero
+            assert profile['top'][0]['ours_ms'] > 0
+            assert all(op['ours_ms'] >= 0 and op['ours_calls'] > 0 for op in profile['top'])
             assert isinstance(profile['largest_excess_op'], str)
 
 
