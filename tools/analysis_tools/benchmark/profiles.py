@@ -112,8 +112,8 @@ def ncnn_profile(path: str, images: torch.Tensor, threads: int, runs: int = PROF
     still needs. Requesting each layer's output in the file's (topological) order therefore runs one layer per
     call, on the settings of ``mmghost_runtime`` (fp32, light mode) and without unpacking the blob. Each time is
     less the median cost of a call that computes nothing (an already computed blob, about 10 us on the
-    benchmark's machine); what the
-    Python loop costs beyond that makes the profile's total exceed a plain run's time.
+    benchmark's machine). What the Python loop between layers costs beyond that is in the layers' times, so
+    read the profile for how the operators compare, not for the total.
 
     Args:
         path: The ``.param`` file (weights in the ``.bin`` of the same stem).
