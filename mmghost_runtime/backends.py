@@ -124,13 +124,18 @@ class NcnnModel(DeployedModel):
         self.input_name = names.get('input_name', 'in0')
         self.output_names = names.get('output_names') or [f'out{i}' for i in range(len(self.net.output_names()))]
 
-    def run(self, inputs: np.ndarray) -> List[np.ndarray]:
+    def extractor(self, inputs: np.ndarray):
+        """A new ``ncnn.Extractor`` of the net, fed ``inputs`` (one image, (1, C, H, W))."""
         import ncnn
         if inputs.ndim != 4 or inputs.shape[0] != 1:
             raise ValueError(f'ncnn files take one image (1, C, H, W), got an input of shape {inputs.shape}')
         extractor = self.net.create_extractor()
         # a Mat made from an array does not own its buffer: clone() copies it before the array can go
         extractor.input(self.input_name, ncnn.Mat(np.ascontiguousarray(inputs[0], dtype=np.float32)).clone())
+        return extractor
+
+    def run(self, inputs: np.ndarray) -> List[np.ndarray]:
+        extractor = self.extractor(inputs)
         outputs = []
         for name in self.output_names:
             status, mat = extractor.extract(name)

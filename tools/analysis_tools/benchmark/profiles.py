@@ -121,12 +121,10 @@ def ncnn_profile(path: str, images: torch.Tensor, threads: int, runs: int = PROF
         threads: Threads.
         runs: The runs averaged.
     """
-    import ncnn
-
     from mmghost_runtime.backends import NcnnModel
     model = NcnnModel(path, threads, require_metadata=False)
     layers = [layer for layer in model.net.layers() if layer.type != 'Input']
-    image = ncnn.Mat(np.ascontiguousarray(images[0].numpy(), dtype=np.float32)).clone()
+    inputs = images.numpy()
 
     def extract(extractor, blob: int) -> float:
         start = time.perf_counter()
@@ -139,8 +137,7 @@ def ncnn_profile(path: str, images: torch.Tensor, threads: int, runs: int = PROF
 
     total_seconds = dict.fromkeys((layer.type for layer in layers), 0.0)
     for run in range(runs + 1):
-        extractor = model.net.create_extractor()
-        extractor.input(model.input_name, image)
+        extractor = model.extractor(inputs)
         timed = [(layer.type, extract(extractor, layer.tops[0])) for layer in layers]
         overhead = statistics.median(extract(extractor, layers[-1].tops[0]) for _ in range(OVERHEAD_CALLS))
         if run:
