@@ -7,6 +7,7 @@ from mmghost.deploy.gate_upsampling import (MAX_UPSAMPLE_RATIO, StaticDFCAttenti
                                             upsample_plan)
 from mmghost.models.layers import DFCAttention
 from deploy_helpers import randomised
+from tools_helpers import import_tool
 
 
 @pytest.mark.parametrize('pooled,size', [(3, 7), (12, 25), (4, 8), (5, 5), (3, 10), (7, 15)])
@@ -46,3 +47,29 @@ def test_static_gate_is_the_gate(size, fallback):
 def test_static_gate_refuses_an_unknown_fallback():
     with pytest.raises(ValueError, match="fallback must be one of \\('resize', 'gather'\\), got 'nearest'"):
         StaticDFCAttention(DFCAttention(16, 24), 'nearest')
+
+
+class StaticGate(torch.nn.Module):
+    """A static DFC gate up-sampled to its input's size."""
+
+    def __init__(self, attention: DFCAttention) -> None:
+        super().__init__()
+        self.static = StaticDFCAttention(attention)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.static(x, x.shape[-2:])
+
+
+def test_static_gate_kernel_is_data_in_a_litert_file(tmp_path):
+    """The one-hot kernel (7 from 3) is a constant of the file: LiteRT does not build it in every run, with
+    operators that its XNNPACK delegate does not take."""
+    import litert_torch
+    litert_ops = import_tool('tools.analysis_tools.benchmark.litert_ops')
+    path = str(tmp_path / 'gate.tflite')
+    litert_torch.convert(StaticGate(randomised(DFCAttention(16, 24))).eval(), (torch.randn(1, 16, 7, 7), )).export(path)
+    graph = litert_ops.LiteRTGraph(open(path, 'rb').read())
+    convs = [op for op in graph.graph.operators if graph.op_type(op) == 'DEPTHWISE_CONV_2D']
+    assert len(convs) == 3  # the (1, 5) and (5, 1) convs of the gate, and the one-hot pick of 7 rows from 15
+    assert all(graph.is_constant(op.inputs[1]) for op in convs)
+    assert {graph.op_type(op) for op in graph.graph.operators} == {
+        'TRANSPOSE', 'AVERAGE_POOL_2D', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'LOGISTIC', 'RESIZE_NEAREST_NEIGHBOR'}

@@ -90,6 +90,9 @@ class StaticDFCAttention(nn.Module):
         kernel = [plan.scale * pooled - plan.stride * (out - 1) for plan, (out, pooled) in zip(plans, sizes)]
         if kernel == [1, 1] and all(plan.stride == 1 for plan in plans):  # the sizes are multiples
             return gate
-        weight = torch.zeros(self.channels, 1, *kernel, dtype=gate.dtype)
+        # Built in NumPy and taken in as data, so that an exported graph holds a constant (LiteRT built a kernel
+        # made by torch.zeros and an index assignment in every run, outside its XNNPACK delegate).
+        weight = np.zeros((self.channels, 1, *kernel), dtype=np.float32)
         weight[:, :, plans[0].offset, plans[1].offset] = 1
+        weight = torch.tensor(weight.tolist(), dtype=gate.dtype, device=gate.device)
         return F.conv2d(gate, weight, stride=tuple(plan.stride for plan in plans), groups=self.channels)
