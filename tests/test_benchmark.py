@@ -37,6 +37,50 @@ class TwoConvs(torch.nn.Module):
         return torch.cat([y, self.second(y)], 1)
 
 
+class StridedConvs(torch.nn.Module):
+    """A stride-2 conv with PyTorch's padding (LiteRT pads by a PAD of its own) and a conv on its output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = torch.nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.conv = torch.nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.down(x)
+        return torch.cat([y, self.conv(y)], 1)
+
+
+def test_litert_operators_cut_out_compute_what_they_compute_in_the_file(tmp_path):
+    """The LiteRT profile's units: a PAD goes with the conv it feeds; each unit's file, given the values of a
+    run of the whole file, computes the same output as the whole file."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    path = export_network(StridedConvs().eval(), None, 'litert', str(tmp_path / 'strided.onnx'), (64, 96))
+    content = open(path, 'rb').read()
+    graph = bench('litert_ops').LiteRTGraph(content)
+    units = graph.units()
+    assert [(op_type, [graph.op_type(op) for op in ops]) for op_type, ops in units] == [
+        ('TRANSPOSE', ['TRANSPOSE']), ('CONV_2D', ['PAD', 'CONV_2D']), ('CONV_2D', ['CONV_2D']),
+        ('CONCATENATION', ['CONCATENATION']), ('TRANSPOSE', ['TRANSPOSE'])]
+    whole = Interpreter(model_content=content, experimental_preserve_all_tensors=True,
+                        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    whole.allocate_tensors()
+    whole.set_tensor(whole.get_input_details()[0]['index'], torch.rand(1, 3, 64, 96).numpy())
+    whole.invoke()
+    for op_type, ops in units:
+        file, inputs = graph.cut(ops)
+        part = Interpreter(model_content=file)
+        part.allocate_tensors()
+        assert len(part.get_input_details()) == len(inputs) == (2 if op_type == 'CONCATENATION' else 1)
+        for detail, tensor in zip(part.get_input_details(), inputs):
+            part.set_tensor(detail['index'], whole.get_tensor(tensor))
+        part.invoke()
+        torch.testing.assert_close(part.get_tensor(part.get_output_details()[0]['index']),
+                                   whole.get_tensor(ops[-1].outputs[0]), rtol=1e-5, atol=1e-6)
+    empty = Interpreter(model_content=graph.empty())
+    empty.allocate_tensors()
+    assert [d['shape'].tolist() for d in empty.get_input_details()] == [[1, 3, 64, 96]]
+
+
 def test_openvino_profile_counts_each_executed_node_once_per_run(tmp_path):
     path = str(tmp_path / 'two_convs.onnx')
     images = torch.rand(1, 3, 64, 96)
@@ -46,17 +90,22 @@ def test_openvino_profile_counts_each_executed_node_once_per_run(tmp_path):
     assert all(op['ms'] >= 0 for op in ops.values()) and ops['Convolution']['ms'] > 0
 
 
-@pytest.mark.parametrize('runtime, calls', [
-    ('ncnn', dict(Convolution=2, Split=1, Concat=1)),  # the first conv's output goes to a Split for its two readers
-    ('mnn', dict(Convolution=2, Raster=2)),  # MNN copies each input of the Concat into the output by a Raster
+@pytest.mark.parametrize('runtime, calls, conv', [
+    # the first conv's output goes to a Split for its two readers
+    ('ncnn', dict(Convolution=2, Split=1, Concat=1), 'Convolution'),
+    # MNN copies each input of the Concat into the output by a Raster
+    ('mnn', dict(Convolution=2, Raster=2), 'Convolution'),
+    # litert-torch: NCHW in and out by a TRANSPOSE each; the convs' padding is in the conv (SAME)
+    ('litert', dict(TRANSPOSE=2, CONV_2D=2, CONCATENATION=1), 'CONV_2D'),
 ])
-def test_mobile_runtime_profiles_count_each_operator_once_per_run(tmp_path, runtime, calls):
-    """ncnn's layer-by-layer extraction and MNN's callbacks: every operator of the file, once per run."""
+def test_mobile_runtime_profiles_count_each_operator_once_per_run(tmp_path, runtime, calls, conv):
+    """ncnn's layer-by-layer extraction, MNN's callbacks, LiteRT's operators cut out: every operator of the file,
+    once per run."""
     images = torch.rand(1, 3, 64, 96)
     path = export_network(TwoConvs().eval(), None, runtime, str(tmp_path / 'two_convs.onnx'), (64, 96))
     ops = getattr(bench('profiles'), f'{runtime}_profile')(path, images, threads=1, runs=3)
     assert {op: entry['calls'] for op, entry in ops.items()} == calls
-    assert all(op['ms'] >= 0 for op in ops.values()) and ops['Convolution']['ms'] > 0
+    assert all(op['ms'] >= 0 for op in ops.values()) and ops[conv]['ms'] > 0
 
 
 def test_retinanet_twin_differs_only_in_the_backbone():
@@ -146,7 +195,7 @@ def test_every_case_runs_in_every_mode_with_the_same_outputs(smoke):
         assert row['speed_ratio'] == pytest.approx(row['twin']['median_ms'] / row['ghostnetv2']['median_ms'])
         assert row['mac_ratio'] == pytest.approx(row['ghostnetv2']['macs'] / row['twin']['macs'])
         mode = modes.MODES[row['mode']]
-        if mode.target and mode.runtime != 'litert':  # profiled (--profile-all)
+        if mode.target:  # profiled (--profile-all)
             profile = row['profile']
             assert profile['top'] and profile['ours_total_ms'] > 0 and profile['twin_total_ms'] > 0
             # ncnn's per-layer times are less a call's cost: a layer of a tiny map can come out at zero
@@ -186,9 +235,9 @@ def test_modes_limit_the_rows_and_the_profiles(tmp_path):
               '--modes', 'ncnn', 'litert', '--out', out, '--markdown', tmp_path / 'bench.md'], ROOT)
     results, markdown = json.loads(out.read_text()), (tmp_path / 'bench.md').read_text()
     assert [(r['case'], r['mode'], 'profile' in r) for r in results['inference']] == [
-        ('backbone-320', 'ncnn', True), ('backbone-320', 'litert', False)]
+        ('backbone-320', 'ncnn', True), ('backbone-320', 'litert', True)]
     assert results['settings']['modes'] == 'ncnn, litert'
-    assert "Not profiled: litert (ai-edge-litert's Python interpreter has no per-operator timing)" in markdown
+    assert 'each operator cut out into a file of its own' in markdown and 'CONV_2D' in markdown
 
 
 def test_twins_have_the_same_macs_in_every_mode(smoke):
@@ -231,8 +280,7 @@ def test_report_describes_the_modes_the_code_runs(smoke):
         for threads in (1, 2):
             assert [r['mode'] for r in rows if (r['case'], r['threads']) == (case, threads)] == modes.modes_of(
                 case == 'backbone', 'cpu')
-    assert {r['mode'] for r in rows if 'profile' in r} == {
-        n for n, m in modes.MODES.items() if m.target and m.runtime != 'litert'}
+    assert {r['mode'] for r in rows if 'profile' in r} == {n for n, m in modes.MODES.items() if m.target}
     for name, mode in modes.MODES.items():
         assert f'| {name} | {mode.runtime} | {mode.description} |' in markdown
     # a run of fewer modes describes only those

@@ -52,8 +52,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--modes', nargs='+', metavar='MODE',
                         help=f'run only these modes (quoted where a name has a space), of: {", ".join(MODES)}')
     parser.add_argument('--profile-all', action='store_true',
-                        help='profile every row of the profiled modes (the target modes of every runtime but '
-                             'LiteRT), not only those where GhostNetV2 is slower')
+                        help='profile every row of the target modes, not only those where GhostNetV2 is slower')
     parser.add_argument('--smoke', action='store_true',
                         help='tiny sizes, one run of everything: checks the benchmark, timings are meaningless')
     parser.add_argument('--out', default='work_dirs/benchmark.json', help='JSON results')

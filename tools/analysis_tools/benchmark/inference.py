@@ -13,8 +13,8 @@ from mmghost.deploy import (TensorOutputs, export_network, export_onnx, fuse_mod
 from mmghost_runtime import open_model
 from .cases import ROW_KEYS, Case
 from .modes import INT8_MODE, MODES, modes_of
-from .profiles import (OpTimes, compare_ops, mnn_profile, ncnn_profile, onnxruntime_profile, openvino_profile,
-                       torch_profile)
+from .profiles import (OpTimes, compare_ops, litert_profile, mnn_profile, ncnn_profile, onnxruntime_profile,
+                       openvino_profile, torch_profile)
 from .runtimes import cpu_session, int8_session, session_runner
 from .timing import synchronized, time_interleaved
 
@@ -110,14 +110,14 @@ class Contender:
         """Self time (ms) and calls per operator over one run, by the profiler of the mode's runtime.
 
         Args:
-            mode: A float mode of :data:`MODES` whose runtime has a profiler (:data:`.profiles.PROFILERS`).
+            mode: A float mode of :data:`MODES` (its runtime's profiler: :data:`.profiles.PROFILERS`).
             threads: Intra-op threads.
         """
         runtime = MODES[mode].runtime
         if runtime == 'onnxruntime':
             return onnxruntime_profile(self.onnx_file(mode), self.images, threads,
                                        osp.join(osp.dirname(self.onnx_path), 'ort_profile'))
-        profilers = dict(openvino=openvino_profile, ncnn=ncnn_profile, mnn=mnn_profile)
+        profilers = dict(openvino=openvino_profile, ncnn=ncnn_profile, mnn=mnn_profile, litert=litert_profile)
         if runtime in profilers:
             return profilers[runtime](self.network_file(mode), self.images, threads)
         return torch_profile(self.runner(mode, threads))
@@ -198,7 +198,7 @@ def measure(case: Case, contenders: Dict[str, Contender], mode: str, threads: in
                             rel_diff_vs_eager=differences[which]) for which, key in ROW_KEYS.items()})
     row['speed_ratio'] = row['twin']['median_ms'] / row['ghostnetv2']['median_ms']
     row['mac_ratio'] = row['ghostnetv2']['macs'] / row['twin']['macs']
-    if args.device == 'cpu' and MODES[mode].profiled and (row['speed_ratio'] < 1.0 or args.profile_all):
+    if args.device == 'cpu' and MODES[mode].target and (row['speed_ratio'] < 1.0 or args.profile_all):
         row['profile'] = compare_ops(contenders['ours'].profile(mode, threads),
                                      contenders['twin'].profile(mode, threads))
     return row

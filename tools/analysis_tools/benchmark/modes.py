@@ -5,7 +5,6 @@ The inference rows, the profiles and the report's descriptions of the modes all 
 from dataclasses import dataclass
 from typing import Dict, List
 
-from .profiles import PROFILERS
 from .runtimes import CALIBRATION_BATCHES, QUANTIZATION
 
 
@@ -15,9 +14,10 @@ class Mode:
 
     Args:
         runtime: ``'torch'`` (on ``--device``), or a runtime of ``mmghost_runtime.BACKENDS`` on the CPU
-            (``onnxruntime``: its CPU provider); the rows of every runtime but LiteRT can be profiled.
+            (``onnxruntime``: its CPU provider); each has a per-operator profiler (:data:`.profiles.PROFILERS`).
         description: What runs, for the report.
-        target: GhostNetV2 is to be at least as fast as its twin here; rows where it is not are profiled.
+        target: GhostNetV2 is to be at least as fast as its twin here; rows where it is not are profiled (on the
+            CPU).
         optional: Only for the cases named by ``--int8``.
         static: The file's input is fixed to the size timed (``export.py --static``).
     """
@@ -26,11 +26,6 @@ class Mode:
     target: bool = False
     optional: bool = False
     static: bool = False
-
-    @property
-    def profiled(self) -> bool:
-        """A target mode whose runtime has a per-operator profiler here: its shortfall rows are profiled."""
-        return self.target and self.runtime in PROFILERS
 
 
 INT8_MODE = 'onnxruntime int8'

@@ -1,20 +1,19 @@
-"""Per-operator profiles of one run of a model, by the profiler of each runtime that has one
-(:data:`PROFILERS`; not LiteRT, see :data:`UNPROFILED_REASON`), and the comparison of GhostNetV2's profile with
-its twin's."""
+"""Per-operator profiles of one run of a model, by the profiler of each runtime (:data:`PROFILERS`), and the
+comparison of GhostNetV2's profile with its twin's."""
 import json
 import os
 import statistics
 import time
 from collections import Counter
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from .runtimes import cpu_session, session_runner
 
-PROFILE_RUNS = 10  # OpenVINO, ncnn and MNN: the mean of these runs after an untimed one
-OVERHEAD_CALLS = 20  # ncnn: extractions of an already computed blob that measure the cost of one call
+PROFILE_RUNS = 10  # OpenVINO, ncnn, MNN and LiteRT: the mean of these runs after an untimed one
+OVERHEAD_CALLS = 20  # ncnn and LiteRT: calls that compute nothing, whose median is the cost of one call
 PROFILERS = {  # by runtime, for the report
     'torch': 'torch.profiler, one run',
     'onnxruntime': "onnxruntime's profiler, one run",
@@ -22,8 +21,10 @@ PROFILERS = {  # by runtime, for the report
     'ncnn': f'each layer timed on its own as its output is extracted in order, less the cost of an extraction '
             f'call, mean of {PROFILE_RUNS} runs',
     'mnn': f"MNN's per-operator callbacks in its session API, mean of {PROFILE_RUNS} runs",
+    'litert': f'each operator cut out into a file of its own (a PAD with the conv it feeds) and run on the values '
+              f'it gets in a run of the whole file, less the cost of running a file without operators, mean of '
+              f'{PROFILE_RUNS} runs',
 }
-UNPROFILED_REASON = "ai-edge-litert's Python interpreter has no per-operator timing"  # LiteRT, for the report
 TOP_OPS = 8  # the most expensive operators of GhostNetV2 in a profile's table
 OpTimes = Dict[str, Dict[str, float]]  # per operator: ms (self time) and calls
 
@@ -189,6 +190,59 @@ def mnn_profile(path: str, images: torch.Tensor, threads: int, runs: int = PROFI
         if run:
             for op, seconds in timed:
                 total_seconds[op] = total_seconds.get(op, 0.0) + seconds
+    return _per_type(timed, total_seconds, runs)
+
+
+def litert_profile(path: str, images: torch.Tensor, threads: int, runs: int = PROFILE_RUNS) -> OpTimes:
+    """Mean time and calls per operator type over ``runs`` runs (after an untimed one) of a LiteRT file.
+
+    ai-edge-litert's Python interpreter has no per-operator timing, and its XNNPACK delegate runs the file as
+    one node. So each operator is cut out into a file of its own (:class:`.litert_ops.LiteRTGraph`; a PAD goes
+    with the conv that it alone feeds, since XNNPACK folds it into that conv), given the values it gets in a
+    run of the whole file, and run as ``mmghost_runtime`` runs a file (XNNPACK, ``threads``), its ``runs`` runs
+    in a row. Each time is less the median cost of running a file without operators (about 0.5 us on the
+    benchmark's machine). What XNNPACK shares between operators in one file (its layout, its thread pool's
+    start, warm caches) is left out, so read the profile for how the operators compare, not for the total.
+
+    Args:
+        path: The ``.tflite`` file.
+        images: The input batch, of the file's input shape.
+        threads: Threads.
+        runs: The runs averaged.
+    """
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from .litert_ops import LiteRTGraph
+    with open(path, 'rb') as f:
+        content = f.read()
+    graph = LiteRTGraph(content)
+    # every tensor's value in one run, without XNNPACK (which keeps its tensors to itself)
+    values = Interpreter(model_content=content, experimental_preserve_all_tensors=True,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    values.allocate_tensors()
+    values.set_tensor(values.get_input_details()[0]['index'], np.ascontiguousarray(images.numpy()))
+    values.invoke()
+
+    def run_times(file: bytes, inputs: Sequence[np.ndarray], calls: int) -> List[float]:
+        interpreter = Interpreter(model_content=file, num_threads=threads or None)
+        interpreter.allocate_tensors()
+        for detail, value in zip(interpreter.get_input_details(), inputs):
+            interpreter.set_tensor(detail['index'], value)
+        interpreter.invoke()
+        seconds = []
+        for _ in range(calls):
+            start = time.perf_counter()
+            interpreter.invoke()
+            seconds.append(time.perf_counter() - start)
+        return seconds
+
+    overhead = statistics.median(run_times(graph.empty(), [np.ascontiguousarray(images.numpy())], OVERHEAD_CALLS))
+    timed, total_seconds = [], {}
+    for op_type, ops in graph.units():
+        file, inputs = graph.cut(ops)
+        seconds = sum(run_times(file, [values.get_tensor(tensor) for tensor in inputs], runs)) - runs * overhead
+        timed.append((op_type, seconds))
+        total_seconds[op_type] = total_seconds.get(op_type, 0.0) + seconds
     return _per_type(timed, total_seconds, runs)
 
 
