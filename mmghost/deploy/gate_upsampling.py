@@ -2,6 +2,7 @@
 fast: integer scales and a strided one-hot conv where the sizes allow, else an index gather (LiteRT) or the
 resize to a size (onnxruntime); see :class:`StaticDFCAttention`. Every form copies values: exact."""
 import copy
+import warnings
 from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -91,8 +92,11 @@ class StaticDFCAttention(nn.Module):
         if kernel == [1, 1] and all(plan.stride == 1 for plan in plans):  # the sizes are multiples
             return gate
         # Built in NumPy and taken in as data, so that an exported graph holds a constant (LiteRT built a kernel
-        # made by torch.zeros and an index assignment in every run, outside its XNNPACK delegate).
+        # made by torch.zeros and an index assignment in every run, outside its XNNPACK delegate). The tracer's
+        # warning that the data becomes a constant of the trace is what is meant here.
         weight = np.zeros((self.channels, 1, *kernel), dtype=np.float32)
         weight[:, :, plans[0].offset, plans[1].offset] = 1
-        weight = torch.tensor(weight.tolist(), dtype=gate.dtype, device=gate.device)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            weight = torch.tensor(weight.tolist(), dtype=gate.dtype, device=gate.device)
         return F.conv2d(gate, weight, stride=tuple(plan.stride for plan in plans), groups=self.channels)
