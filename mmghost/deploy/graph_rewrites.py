@@ -25,14 +25,18 @@ avoids the reorders in and out of it that a Concat of unaligned channel counts f
   (:class:`StaticDFCAttention`; 7 from 3, the last stage at 224x224 input). onnxruntime runs a Resize to a
   non-multiple size unblocked, and the gated map with it.
 
-Tried and left out, each slower or no faster in onnxruntime on this project's benchmark machine:
+Tried and left out, each slower or no faster on this project's benchmark machine (in onnxruntime where no
+runtime is named):
 - expanding the SE scale to the map's shape before the multiply: an Expand runs unblocked; an integer-scale
   Resize runs blocked but gained nothing beyond noise;
 - ``ghost2`` as one depthwise conv too: doubling its primary conv costs more than the Concat (8% slower);
 - padding every residual half (20 to 32 as well): no faster than :data:`RESIDUAL_PAD_MAX`, with more MACs;
 - the odd-side gate as edge pad, scale 2 and crop: onnxruntime's Pad, Gather and Slice take 20-120 us each
   on these small maps of 960 channels, more than the Resize they replace;
-- up-sampling the gate by a constant scale of 2 in dynamic graphs: wrong at odd sizes.
+- up-sampling the gate by a constant scale of 2 in dynamic graphs: wrong at odd sizes;
+- in LiteRT, the gates' integer-scale up-sampling as Concats of copies and reshapes, which its XNNPACK
+  delegate takes (it leaves RESIZE_NEAREST_NEIGHBOR to LiteRT's own kernel, so the backbone's file runs as 15
+  partitions): one partition, but 16% slower at 224x224 and 6-10% at 320x320.
 """
 import copy
 import math
@@ -50,7 +54,7 @@ from mmghost.models.layers import DFCAttention, GhostBottleneck, GhostModule, Sq
 from .fuse import fuse_model
 from .gate_upsampling import StaticDFCAttention
 
-REWRITTEN_BACKENDS = ('onnxruntime', )  # in OpenVINO, ncnn, MNN and eager PyTorch the rewrites do not pay
+REWRITTEN_BACKENDS = ('onnxruntime', )  # in OpenVINO, ncnn, MNN, LiteRT and eager PyTorch they do not pay
 CHANNEL_ALIGN = 16  # onnxruntime's NCHWc block on AVX-512; a multiple of the AVX2 block (8)
 SINGLE_CONV_MAX_IN = 24  # Ghost modules with this many input channels or fewer lose their Concat
 RESIDUAL_PAD_MAX = 0.34  # a bottleneck output's halves are padded when that adds at most this share
