@@ -53,19 +53,16 @@ class StridedConvs(torch.nn.Module):
 def test_litert_operators_cut_out_compute_what_they_compute_in_the_file(tmp_path):
     """The LiteRT profile's units: a PAD goes with the conv it feeds; each unit's file, given the values of a
     run of the whole file, computes the same output as the whole file."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from ai_edge_litert.interpreter import Interpreter
+    litert_ops = bench('litert_ops')
     path = export_network(StridedConvs().eval(), None, 'litert', str(tmp_path / 'strided.onnx'), (64, 96))
     content = open(path, 'rb').read()
-    graph = bench('litert_ops').LiteRTGraph(content)
+    graph = litert_ops.LiteRTGraph(content)
     units = graph.units()
     assert [(op_type, [graph.op_type(op) for op in ops]) for op_type, ops in units] == [
         ('TRANSPOSE', ['TRANSPOSE']), ('CONV_2D', ['PAD', 'CONV_2D']), ('CONV_2D', ['CONV_2D']),
         ('CONCATENATION', ['CONCATENATION']), ('TRANSPOSE', ['TRANSPOSE'])]
-    whole = Interpreter(model_content=content, experimental_preserve_all_tensors=True,
-                        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    whole.allocate_tensors()
-    whole.set_tensor(whole.get_input_details()[0]['index'], torch.rand(1, 3, 64, 96).numpy())
-    whole.invoke()
+    whole = litert_ops.run_keeping_tensors(content, torch.rand(1, 3, 64, 96).numpy())
     for op_type, ops in units:
         file, inputs = graph.cut(ops)
         part = Interpreter(model_content=file)

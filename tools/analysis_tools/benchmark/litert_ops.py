@@ -4,10 +4,28 @@ import copy
 from typing import Dict, List, Sequence, Tuple
 
 import flatbuffers
+import numpy as np
 from ai_edge_litert import schema_py_generated as schema
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 PAD_FOLDING_OPS = ('CONV_2D', 'DEPTHWISE_CONV_2D')  # XNNPACK folds a PAD that only feeds one of these into it
 OPERATOR_NAMES = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith('_')}
+
+
+def run_keeping_tensors(content: bytes, inputs: np.ndarray) -> Interpreter:
+    """An interpreter of the file after one run on ``inputs``, every tensor's value kept for ``get_tensor``
+    (without XNNPACK, which keeps its tensors to itself).
+
+    Args:
+        content: The file's bytes.
+        inputs: The value of the file's first input.
+    """
+    interpreter = Interpreter(model_content=content, experimental_preserve_all_tensors=True,
+                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]['index'], inputs)
+    interpreter.invoke()
+    return interpreter
 
 
 def _pack(model: 'schema.ModelT') -> bytes:
@@ -81,7 +99,9 @@ class LiteRTGraph:
             new = copy.copy(self.graph.tensors[tensor])
             if self.is_constant(tensor):
                 buffers.append(self.model.buffers[new.buffer])
-            new.buffer = len(buffers) - 1 if self.is_constant(tensor) else 0
+                new.buffer = len(buffers) - 1
+            else:
+                new.buffer = 0
             tensors.append(new)
         graph = schema.SubGraphT()
         graph.tensors = tensors

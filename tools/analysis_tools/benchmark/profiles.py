@@ -210,18 +210,14 @@ def litert_profile(path: str, images: torch.Tensor, threads: int, runs: int = PR
         threads: Threads.
         runs: The runs averaged.
     """
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from ai_edge_litert.interpreter import Interpreter
 
-    from .litert_ops import LiteRTGraph
+    from .litert_ops import LiteRTGraph, run_keeping_tensors
     with open(path, 'rb') as f:
         content = f.read()
     graph = LiteRTGraph(content)
-    # every tensor's value in one run, without XNNPACK (which keeps its tensors to itself)
-    values = Interpreter(model_content=content, experimental_preserve_all_tensors=True,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    values.allocate_tensors()
-    values.set_tensor(values.get_input_details()[0]['index'], np.ascontiguousarray(images.numpy()))
-    values.invoke()
+    inputs = np.ascontiguousarray(images.numpy())
+    values = run_keeping_tensors(content, inputs)
 
     def run_times(file: bytes, inputs: Sequence[np.ndarray], calls: int) -> List[float]:
         interpreter = Interpreter(model_content=file, num_threads=threads or None)
@@ -236,7 +232,7 @@ def litert_profile(path: str, images: torch.Tensor, threads: int, runs: int = PR
             seconds.append(time.perf_counter() - start)
         return seconds
 
-    overhead = statistics.median(run_times(graph.empty(), [np.ascontiguousarray(images.numpy())], OVERHEAD_CALLS))
+    overhead = statistics.median(run_times(graph.empty(), [inputs], OVERHEAD_CALLS))
     timed, total_seconds = [], {}
     for op_type, ops in graph.units():
         file, inputs = graph.cut(ops)
