@@ -237,6 +237,36 @@ def test_modes_limit_the_rows_and_the_profiles(tmp_path):
     assert 'each operator cut out into a file of its own' in markdown and 'CONV_2D' in markdown
 
 
+def test_ablation_builds_every_ghostnetv2_model_with_the_options(tmp_path):
+    """--ghostnetv2-options backbone.attention_blocks=none: GhostNetV2 without DFC attention, a bare backbone
+    and a detector alike; the twins are unchanged, the outputs still match eager, and the report says so."""
+    out = tmp_path / 'bench.json'
+    run_tool(['-m', PACKAGE, '--smoke', '--no-train', '--cases', 'backbone-320', 'YOLOv3-320', '--threads', '1',
+              '--modes', 'onnxruntime static', '--ghostnetv2-options', 'backbone.attention_blocks=none',
+              '--out', out, '--markdown', tmp_path / 'bench.md'], ROOT)
+    results, markdown = json.loads(out.read_text()), (tmp_path / 'bench.md').read_text()
+    assert results['settings']['ghostnetv2_options'] == {'backbone.attention_blocks': 'none'}
+    cases = {c.name: c for c in bench('cases').cases(smoke=True)}
+    for row in results['inference']:
+        ours, twin = cases[row['case']].ours.build(), cases[row['case']].twin.build()
+        assert row['ghostnetv2']['params'] < sum(p.numel() for p in ours.parameters())  # no DFC convs
+        assert row['twin']['params'] == sum(p.numel() for p in twin.parameters())
+        assert row['ghostnetv2']['rel_diff_vs_eager'] < 1e-4
+    assert [row['case'] for row in results['inference']] == ['backbone-320', 'YOLOv3-320']
+    assert '**Ablation: every GhostNetV2 model here is built with `backbone.attention_blocks=none`**' in markdown
+
+
+def test_ablation_needs_no_train_and_bare_backbone_keys():
+    result = run_tool(['-m', PACKAGE, '--smoke', '--ghostnetv2-options', 'backbone.attention_blocks=none'], ROOT,
+                      check=False)
+    assert result.returncode == 2 and 'inference only: add --no-train' in result.stderr
+    backbone = next(c for c in bench('cases').cases(smoke=True) if c.name == 'backbone').ours
+    with pytest.raises(ValueError, match="override 'neck.in_channels' must be 'backbone.ARG'"):
+        backbone.build({'neck.in_channels': [1]})
+    assert all(m.short_conv is None for m in backbone.build({'backbone.attention_blocks': 'none'}).modules()
+               if hasattr(m, 'short_conv'))
+
+
 def test_twins_have_the_same_macs_in_every_mode(smoke):
     results, _, _ = smoke
     by_case = {}

@@ -42,12 +42,23 @@ class Model:
         """The model, randomly initialised, in eval mode.
 
         Args:
-            extra: More overrides of a config's model (ignored for a bare backbone).
+            extra: More overrides of the model, ``{'dotted.key': value}``; for a bare backbone only keys
+                ``'backbone.ARG'``, which set the backbone's argument ARG.
+
+        Raises:
+            ValueError: A bare backbone got an override that is not ``'backbone.ARG'``.
         """
+        overrides = {**self.overrides, **(extra or {})}
         if self.backbone is None:
-            return build_model(self.config, overrides={**self.overrides, **(extra or {})})
+            return build_model(self.config, overrides=overrides)
+        backbone = copy.deepcopy(self.backbone)
+        for key, value in overrides.items():
+            prefix, _, arg = key.partition('.')
+            if prefix != 'backbone' or not arg or '.' in arg:
+                raise ValueError(f"{self.label} is a bare backbone: override {key!r} must be 'backbone.ARG'")
+            backbone[arg] = value
         init_default_scope('mmdet')
-        model = MODELS.build(copy.deepcopy(self.backbone))
+        model = MODELS.build(backbone)
         model.init_weights()
         model.eval()  # mmdet's MobileNetV2.train() returns None, so no chaining
         return model

@@ -12,6 +12,7 @@ from importlib import metadata
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import torch
+from mmengine.config import DictAction
 
 from .cases import Case, cases
 from .inference import run_case
@@ -53,6 +54,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help=f'run only these modes (quoted where a name has a space), of: {", ".join(MODES)}')
     parser.add_argument('--profile-all', action='store_true',
                         help='profile every row of the target modes, not only those where GhostNetV2 is slower')
+    parser.add_argument('--ghostnetv2-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='an ablation: build every GhostNetV2 model with these overrides of its model config '
+                             '(a bare backbone takes backbone.ARG keys), e.g. backbone.attention_blocks=none for '
+                             "GhostNetV2 without its DFC attention; the report says so; needs --no-train")
     parser.add_argument('--smoke', action='store_true',
                         help='tiny sizes, one run of everything: checks the benchmark, timings are meaningless')
     parser.add_argument('--out', default='work_dirs/benchmark.json', help='JSON results')
@@ -79,6 +84,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--device cuda: torch sees no CUDA device')
     if args.device == 'cuda' and not args.no_train:
         parser.error('--device cuda times inference only: add --no-train')
+    if args.ghostnetv2_options and not args.no_train:
+        parser.error('--ghostnetv2-options changes the models timed for inference only: add --no-train')
     if args.smoke:
         args.warmup, args.repeats, args.heavy_repeats, args.train_warmup, args.train_repeats = 0, 1, 1, 0, 1
         args.min_seconds = 0.0
@@ -153,7 +160,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                    machine=machine(args.device, args.threads),
                    settings=dict(warmup=args.warmup, repeats=args.repeats, heavy_repeats=args.heavy_repeats,
                                  min_seconds=args.min_seconds, modes=', '.join(args.modes or ['all']),
-                                 train_warmup=args.train_warmup, train_repeats=args.train_repeats, smoke=args.smoke),
+                                 train_warmup=args.train_warmup, train_repeats=args.train_repeats, smoke=args.smoke,
+                                 ghostnetv2_options=args.ghostnetv2_options or {}),
                    inference=[], train=[])
     with tempfile.TemporaryDirectory() as workdir:
         for case in selected:

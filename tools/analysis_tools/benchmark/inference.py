@@ -161,7 +161,8 @@ def run_case(case: Case, args: argparse.Namespace, workdir: str) -> Iterator[dic
         args: The command line (:func:`.cli.parse_args`).
         workdir: Where the ONNX files go.
     """
-    models = dict(ours=randomise_norm_statistics(case.ours.build()), twin=randomise_norm_statistics(case.twin.build()))
+    models = dict(ours=randomise_norm_statistics(case.ours.build(args.ghostnetv2_options)),
+                  twin=randomise_norm_statistics(case.twin.build()))
     images = network_input(case, models['ours']).to(args.device)
     contenders = {which: Contender(model, images, workdir, f'{case.name}-{which}'.replace(' ', '_'))
                   for which, model in models.items()}

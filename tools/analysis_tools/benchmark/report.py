@@ -200,6 +200,20 @@ def format_terms(terms: Dict[str, str]) -> str:
     return '\n'.join(f'- **{term}**: {meaning}.' for term, meaning in terms.items())
 
 
+def format_ablation(options: Mapping[str, object]) -> str:
+    """The warning of an ablation run (``--ghostnetv2-options``), or nothing.
+
+    Args:
+        options: The overrides every GhostNetV2 model was built with.
+    """
+    if not options:
+        return ''
+    overrides = ', '.join(f'`{key}={value}`' for key, value in options.items())
+    return (f'**Ablation: every GhostNetV2 model here is built with {overrides}** (`--ghostnetv2-options`). '
+            'These are not the models of the configs: the rows measure what those settings change, against the '
+            'same twins.')
+
+
 def format_contenders(selected: Sequence[Case]) -> str:
     """What each case compares: both models and what they are built from.
 
@@ -252,6 +266,7 @@ def report(results: dict, selected: Sequence[Case]) -> str:
         '## Contenders',
         "Each GhostNetV2 model against a twin with the same neck and head and mmdet's/mmseg's MobileNetV2 as "
         'backbone; batch 1, random weights and BatchNorm statistics.',
+        format_ablation(settings.get('ghostnetv2_options') or {}),
         format_contenders(selected),
         '## Modes',
         format_modes(measured),
