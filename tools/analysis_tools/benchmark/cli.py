@@ -57,7 +57,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--ghostnetv2-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='an ablation: build every GhostNetV2 model with these overrides of its model config '
                              '(a bare backbone takes backbone.ARG keys), e.g. backbone.attention_blocks=none for '
-                             "GhostNetV2 without its DFC attention; the report says so; needs --no-train")
+                             'GhostNetV2 without its DFC attention; the report says so; needs --no-train')
     parser.add_argument('--smoke', action='store_true',
                         help='tiny sizes, one run of everything: checks the benchmark, timings are meaningless')
     parser.add_argument('--out', default='work_dirs/benchmark.json', help='JSON results')
