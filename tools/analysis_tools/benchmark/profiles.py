@@ -216,8 +216,8 @@ def litert_profile(path: str, images: torch.Tensor, threads: int, runs: int = PR
     with open(path, 'rb') as f:
         content = f.read()
     graph = LiteRTGraph(content)
-    inputs = np.ascontiguousarray(images.numpy())
-    values = run_keeping_tensors(content, inputs)
+    image = np.ascontiguousarray(images.numpy())
+    values = run_keeping_tensors(content, image)
 
     def run_times(file: bytes, inputs: Sequence[np.ndarray], calls: int) -> List[float]:
         interpreter = Interpreter(model_content=file, num_threads=threads or None)
@@ -232,11 +232,11 @@ def litert_profile(path: str, images: torch.Tensor, threads: int, runs: int = PR
             seconds.append(time.perf_counter() - start)
         return seconds
 
-    overhead = statistics.median(run_times(graph.empty(), [inputs], OVERHEAD_CALLS))
+    overhead = statistics.median(run_times(graph.empty(), [image], OVERHEAD_CALLS))
     timed, total_seconds = [], {}
     for op_type, ops in graph.units():
-        file, inputs = graph.cut(ops)
-        seconds = sum(run_times(file, [values.get_tensor(tensor) for tensor in inputs], runs)) - runs * overhead
+        file, input_tensors = graph.cut(ops)
+        seconds = sum(run_times(file, [values.get_tensor(tensor) for tensor in input_tensors], runs)) - runs * overhead
         timed.append((op_type, seconds))
         total_seconds[op_type] = total_seconds.get(op_type, 0.0) + seconds
     return _per_type(timed, total_seconds, runs)

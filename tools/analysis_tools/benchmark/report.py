@@ -266,7 +266,7 @@ def report(results: dict, selected: Sequence[Case]) -> str:
         '## Contenders',
         "Each GhostNetV2 model against a twin with the same neck and head and mmdet's/mmseg's MobileNetV2 as "
         'backbone; batch 1, random weights and BatchNorm statistics.',
-        format_ablation(settings.get('ghostnetv2_options') or {}),
+        format_ablation(settings['ghostnetv2_options']),
         format_contenders(selected),
         '## Modes',
         format_modes(measured),
